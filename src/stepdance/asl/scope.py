@@ -1,0 +1,20 @@
+"""What an expression can see besides its input: the context object, variables and a seeded random source.
+
+The interpreter builds one :class:`Scope` per evaluation. Randomness (``States.MathRandom``, ``States.UUID``,
+JSONata's ``$random``/``$uuid``) comes from ``random``, which the interpreter seeds from the execution and the
+event id, so a replay computes the same values.
+"""
+
+from __future__ import annotations
+
+import random as _random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    context: Mapping[str, Any] = field(default_factory=dict)  # the $$ object
+    variables: Mapping[str, Any] = field(default_factory=dict)  # names without the leading $
+    random: _random.Random = field(default_factory=lambda: _random.Random(0))

@@ -1,0 +1,1 @@
+"""The ``stepdance`` command line (typer + rich)."""

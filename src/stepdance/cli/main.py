@@ -1,0 +1,29 @@
+"""Entry point: ``stepdance`` and its sub-commands. Each command lives in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="stepdance",
+    help="Orchestration versus choreography, measured: a durable ASL engine and an EventBridge-style bus.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def main() -> None:
+    """stepdance: run, break and compare orchestrated and choreographed sagas."""
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    from stepdance import __version__
+
+    typer.echo(__version__)
+
+
+# Sub-commands register here, one line each.
