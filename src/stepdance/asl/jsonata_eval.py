@@ -17,14 +17,14 @@ import math
 import random as _random
 import threading
 from collections.abc import Mapping
+from functools import cached_property
 from typing import Any
 
 from jsonata import JException, Jsonata, Utils
 
 from stepdance.asl import errors
-from stepdance.asl.choice_compare import parse_timestamp
 from stepdance.asl.errors import StatesError
-from stepdance.asl.jsonata_functions import FUNCTIONS, Clock, FunctionError, evaluation
+from stepdance.asl.jsonata_functions import FUNCTIONS, FunctionError, evaluation
 
 _OPEN, _CLOSE = "{%", "%}"
 _CACHE_LIMIT = 4096
@@ -60,13 +60,11 @@ def evaluate_field(
     ``expect`` (a JSONata type name: ``array``, ``object``, ``string``, ``number``, ``boolean``) makes a
     top-level expression whose result has another type fail with AWS's "unexpected result type" cause.
     """
-    rng = random if random is not None else _random.Random(0)
-    bindings = _bindings(states, variables)
-    with evaluation(rng, _clock(states)):
-        if is_expression(template) and expect is not None:
-            text = expression_text(template)
-            return _expect(_evaluate(text, bindings, field), expect, text, field)
-        return _template(template, bindings, field)
+    scope = _Scope(states, variables, random if random is not None else _random.Random(0))
+    if is_expression(template) and expect is not None:
+        text = expression_text(template)
+        return _expect(_evaluate(text, scope, field), expect, text, field)
+    return _template(template, scope, field)
 
 
 def evaluate_condition(
@@ -94,38 +92,30 @@ def json_type(value: Any) -> str:
     return "array" if isinstance(value, list) else "object"
 
 
-def _template(template: Any, bindings: dict[str, Any], field: str) -> Any:
+class _Scope:
+    """What the expressions of one template see; the bindings are built only if one is evaluated."""
+
+    def __init__(self, states: dict[str, Any], variables: Mapping[str, Any], random: _random.Random) -> None:
+        self.states = states
+        self.variables = variables
+        self.random = random
+
+    @cached_property
+    def bindings(self) -> dict[str, Any]:
+        # A binding of Python None is "undefined" to the library; a JSON null variable must stay null.
+        bound = {name: Utils.NULL_VALUE if value is None else value for name, value in self.variables.items()}
+        bound["states"] = self.states
+        return bound
+
+
+def _template(template: Any, scope: _Scope, field: str) -> Any:
     if isinstance(template, str):
-        return _evaluate(expression_text(template), bindings, field) if is_expression(template) else template
+        return _evaluate(expression_text(template), scope, field) if is_expression(template) else template
     if isinstance(template, dict):
-        return {key: _template(value, bindings, f"{field}/{key}") for key, value in template.items()}
+        return {key: _template(value, scope, f"{field}/{key}") for key, value in template.items()}
     if isinstance(template, list):
-        return [_template(value, bindings, f"{field}/{index}") for index, value in enumerate(template)]
+        return [_template(value, scope, f"{field}/{index}") for index, value in enumerate(template)]
     return template
-
-
-def _bindings(states: dict[str, Any], variables: Mapping[str, Any]) -> dict[str, Any]:
-    # A binding of Python None is "undefined" to the library; a JSON null variable must stay null.
-    bound: dict[str, Any] = dict(FUNCTIONS)
-    bound.update((name, Utils.NULL_VALUE if value is None else value) for name, value in variables.items())
-    bound["states"] = states
-    return bound
-
-
-def _clock(states: dict[str, Any]) -> Clock:
-    """``$now()`` is the time the state was entered: deterministic, so a replay computes the same value."""
-    context = states.get("context")
-    if isinstance(context, Mapping):
-        for section, key in (("State", "EnteredTime"), ("Execution", "StartTime")):
-            parsed = _timestamp(context.get(section), key)
-            if parsed is not None:
-                return Clock(parsed[0] * 1000 + parsed[1] // 1_000_000)
-    return Clock(0)
-
-
-def _timestamp(section: Any, key: str) -> tuple[int, int] | None:
-    value = section.get(key) if isinstance(section, Mapping) else None
-    return parse_timestamp(value) if isinstance(value, str) else None
 
 
 def _compiled(text: str) -> Jsonata:
@@ -136,16 +126,20 @@ def _compiled(text: str) -> Jsonata:
     if expression is None:
         expression = Jsonata(text)
         expression.set_output_convert_nulls(False)
+        # Bound in the expression's own frame, so a variable of the same name (a child frame) shadows them.
+        for name, function in FUNCTIONS.items():
+            expression.assign(name, function)
         compiled[text] = expression
     return expression
 
 
-def _evaluate(text: str, bindings: dict[str, Any], field: str) -> Any:
+def _evaluate(text: str, scope: _Scope, field: str) -> Any:
     try:
         expression = _compiled(text)
         # The library evaluates on the last expression compiled in this thread; point it at ours.
         Jsonata.CURRENT.jsonata = expression
-        result = expression.evaluate(None, bindings)
+        with evaluation(scope.random, scope.states):
+            result = expression.evaluate(None, scope.bindings)
     except JException as error:
         raise _threw(text, field, f"{error.error}: {_message(error)}") from None
     except FunctionError as error:

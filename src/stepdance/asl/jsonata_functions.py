@@ -2,11 +2,12 @@
 
 Added by AWS: ``$partition``, ``$range``, ``$hash``, ``$random`` (with an optional seed), ``$uuid`` and
 ``$parse``. Replaced here so that evaluation stays pure and matches JSONata 2.0 (the version AWS runs):
-``$random`` without a seed, ``$uuid``, ``$now`` and ``$millis`` read the :class:`Clock` and random source the
-current evaluation was given (never the process clock or the global random module), and ``$number`` accepts
-exactly the strings JSONata's reference implementation accepts (the library also takes ``' 1'``, ``'nan'``).
+``$random`` without a seed and ``$uuid`` read the random source the current evaluation was given, ``$now`` and
+``$millis`` the time the state was entered (``$states.context.State.EnteredTime``, else the execution's start),
+never the process clock or the global random module; ``$number`` accepts exactly the strings JSONata's
+reference implementation accepts (the library also takes ``' 1'``, ``'nan'``).
 
-The functions are built once; what changes per evaluation (random source, clock) is reached through a
+The functions are built once; what changes per evaluation (random source, ``$states``) is reached through a
 context variable set by :func:`evaluation`.
 """
 
@@ -19,12 +20,14 @@ import math
 import random as _random
 import re
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from jsonata import Functions, JException, Jsonata, Utils
+
+from stepdance.asl.choice_compare import parse_timestamp
 
 _HASHES: dict[str, Callable[[bytes], Any]] = {
     "MD5": hashlib.md5,
@@ -43,29 +46,37 @@ class FunctionError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class Clock:
-    """What ``$now()``/``$millis()`` return during one evaluation: milliseconds since the epoch."""
-
-    millis: int
-
-
-@dataclass(frozen=True, slots=True)
 class _Evaluation:
     random: _random.Random
-    clock: Clock
+    states: Mapping[str, Any]
 
 
 _CURRENT: contextvars.ContextVar[_Evaluation] = contextvars.ContextVar("stepdance_jsonata_evaluation")
 
 
 @contextmanager
-def evaluation(random: _random.Random, clock: Clock) -> Iterator[None]:
-    """Make ``random`` and ``clock`` what the functions below see while the block runs."""
-    token = _CURRENT.set(_Evaluation(random, clock))
+def evaluation(random: _random.Random, states: Mapping[str, Any]) -> Iterator[None]:
+    """Make ``random`` and ``states`` (for the clock) what the functions below see while the block runs."""
+    token = _CURRENT.set(_Evaluation(random, states))
     try:
         yield
     finally:
         _CURRENT.reset(token)
+
+
+def entered_millis(states: Mapping[str, Any]) -> int:
+    """When the state was entered, in epoch milliseconds: deterministic, so a replay computes the same."""
+    context = states.get("context")
+    for section, key in (("State", "EnteredTime"), ("Execution", "StartTime")):
+        value = _lookup(_lookup(context, section), key)
+        parsed = parse_timestamp(value) if isinstance(value, str) else None
+        if parsed is not None:
+            return parsed[0] * 1000 + parsed[1] // 1_000_000
+    return 0
+
+
+def _lookup(value: Any, key: str) -> Any:
+    return value.get(key) if isinstance(value, Mapping) else None
 
 
 class _Native(Jsonata.JFunctionCallable):  # type: ignore[misc]
@@ -159,11 +170,11 @@ def _number(value: Any) -> Any:
 
 
 def _now(picture: Any = None, timezone: Any = None) -> Any:
-    return Functions.datetime_from_millis(_CURRENT.get().clock.millis, picture, timezone)
+    return Functions.datetime_from_millis(_millis(), picture, timezone)
 
 
 def _millis() -> int:
-    return _CURRENT.get().clock.millis
+    return entered_millis(_CURRENT.get().states)
 
 
 # Bound in every evaluation; a variable of the same name shadows them, as a JSONata binding would.
