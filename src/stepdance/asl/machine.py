@@ -1,0 +1,393 @@
+"""The interpreter: a pure transition function over an execution's state.
+
+``start`` and ``advance`` take the definition, the current snapshot, one signal and the current time, and
+return a :class:`~stepdance.asl.protocol.Step`: the history events to append, the new snapshot and the
+commands to carry out. Nothing here touches a clock, a disk or a socket; randomness is seeded from the
+execution and the event id, so the same inputs always give the same step.
+
+The per-state work lives in :mod:`stepdance.asl.states` (one small module per state type); this module holds
+what they share: emitting events, moving a frame from state to state, Retry and Catch, and finishing frames.
+"""
+
+from __future__ import annotations
+
+import random
+import zlib
+from collections import ChainMap, deque
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from stepdance.asl import errors, history
+from stepdance.asl.definition import Catcher, Definition, Machine, State
+from stepdance.asl.errors import StatesError
+from stepdance.asl.frames import ExecState, Frame
+from stepdance.asl.protocol import (
+    CancelTask,
+    CancelTimer,
+    Command,
+    ExecutionInfo,
+    Finish,
+    Signal,
+    StartTimer,
+    Step,
+    StopRequested,
+    TimerFired,
+)
+from stepdance.asl.scope import Scope
+
+MAX_PAYLOAD_BYTES = 262_144
+MAX_HISTORY_EVENTS = 25_000
+ROOT = "r"
+_UNSET = object()
+_RETRYABLE = frozenset({"Task", "Map", "Parallel"})
+
+
+def iso(ts: float) -> str:
+    """Epoch seconds as AWS prints context times: milliseconds and Z."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(ts * 1000) % 1000:03d}Z"
+
+
+def start(definition: Definition, info: ExecutionInfo, input_text: str, now: float) -> Step:
+    """Begin an execution: ExecutionStarted, then run until every frame waits or the execution ends."""
+    info_json = {
+        "execution_arn": info.execution_arn,
+        "name": info.name,
+        "state_machine_arn": info.state_machine_arn,
+        "state_machine_name": info.state_machine_name,
+        "role_arn": info.role_arn,
+        "start_time": info.start_time,
+        "redrive_count": info.redrive_count,
+    }
+    st = ExecState(info=info_json, input_text=input_text)
+    run = Run(definition, st, now)
+    run.begin()
+    return run.finish()
+
+
+def advance(definition: Definition, state: dict[str, Any], signal: Signal, now: float) -> Step:
+    """Apply one signal. ``state`` is consumed: the returned Step carries the new snapshot."""
+    st = ExecState.from_json(state)
+    run = Run(definition, st, now)
+    if st.status == "RUNNING" or signal.__class__.__name__ == "RedriveRequested":
+        run.apply(signal)
+    return run.finish()
+
+
+class Run:
+    """One transition in progress: the snapshot being changed, the events and commands produced."""
+
+    def __init__(self, definition: Definition, st: ExecState, now: float) -> None:
+        self.definition = definition
+        self.st = st
+        self.now = now
+        self.events: list[dict[str, Any]] = []
+        self.commands: list[Command] = []
+        self.queue: deque[str] = deque()
+        self._input: Any = _UNSET
+
+    @property
+    def execution_input(self) -> Any:
+        """The execution's input as a value, decoded once per transition (``$$.Execution.Input``)."""
+        if self._input is _UNSET:
+            from stepdance.asl.states import decode_input
+
+            self._input = decode_input(self.st.input_text)
+        return self._input
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def begin(self) -> None:
+        from stepdance.asl.states import decode_input
+
+        st = self.st
+        self.emit(None, history.execution_started(st.input_text, st.info["role_arn"]), prev=0)
+        if self.definition.timeout_seconds is not None:
+            self.command(StartTimer("execution-timeout", self.now + self.definition.timeout_seconds))
+        root = Frame(
+            id=ROOT, path=[], state=self.definition.machine.start_at, input=decode_input(st.input_text)
+        )
+        st.frames[ROOT] = root
+        self.enter(root, root.state, root.input, prev=0)
+        self.drain()
+
+    def apply(self, signal: Signal) -> None:
+        from stepdance.asl.states import redrive, resume_signal
+
+        if isinstance(signal, StopRequested):
+            self.abort(signal.error, signal.cause)
+        elif isinstance(signal, TimerFired) and signal.timer_id == "execution-timeout":
+            self.time_out()
+        elif signal.__class__.__name__ == "RedriveRequested":
+            redrive(self)
+        else:
+            resume_signal(self, signal)
+        self.drain()
+
+    def finish(self) -> Step:
+        status: Any = self.st.status
+        return Step(events=self.events, state=self.st.to_json(), commands=self.commands, status=status)
+
+    def drain(self) -> None:
+        from stepdance.asl.states import run_frame
+
+        while self.queue and self.st.status == "RUNNING":
+            frame = self.st.frames.get(self.queue.popleft())
+            if frame is not None and frame.wait is None:
+                run_frame(self, frame)
+        if self.st.status == "RUNNING" and self.st.next_id > MAX_HISTORY_EVENTS:
+            self.fail_execution(
+                errors.RUNTIME,
+                f"The execution reached the maximum number of history events ({MAX_HISTORY_EVENTS}).",
+            )
+
+    # ------------------------------------------------------------------ events and commands
+
+    def emit(
+        self, frame: Frame | None, event: dict[str, Any], *, prev: int | None = None, advance: bool = True
+    ) -> int:
+        event_id = self.st.next_id
+        self.st.next_id += 1
+        event["id"] = event_id
+        event["previousEventId"] = (frame.last if frame else 0) if prev is None else prev
+        event["timestamp"] = self.now
+        self.events.append(event)
+        if frame is not None and advance:
+            frame.last = event_id
+        return event_id
+
+    def command(self, command: Command) -> None:
+        self.commands.append(command)
+
+    # ------------------------------------------------------------------ lookups
+
+    def machine_of(self, frame: Frame) -> Machine:
+        machine = self.definition.machine
+        for state_name, branch in frame.path:
+            machine = machine.states[state_name].branches[branch]
+        return machine
+
+    def state_of(self, frame: Frame) -> State:
+        return self.machine_of(frame).states[frame.state]
+
+    def variables(self, frame: Frame) -> Mapping[str, Any]:
+        """The variables visible in a frame: its own over its ancestors' (children read but never write)."""
+        scopes = [frame.variables]
+        parent = frame.parent
+        while parent is not None:
+            outer = self.st.frames[parent]
+            scopes.append(outer.variables)
+            parent = outer.parent
+        return scopes[0] if len(scopes) == 1 else ChainMap(*scopes)
+
+    def context(self, frame: Frame, *, token: str | None = None) -> dict[str, Any]:
+        info = self.st.info
+        ctx: dict[str, Any] = {
+            "Execution": {
+                "Id": info["execution_arn"],
+                "Input": self.execution_input,
+                "Name": info["name"],
+                "RoleArn": info["role_arn"],
+                "StartTime": info["start_time"],
+                "RedriveCount": info["redrive_count"],
+            },
+            "State": {"EnteredTime": frame.entered_time, "Name": frame.state},
+            "StateMachine": {"Id": info["state_machine_arn"], "Name": info["state_machine_name"]},
+        }
+        if self.state_of(frame).type in _RETRYABLE:
+            # Only states that can retry carry RetryCount (AWS omits it for Pass, Choice, ...).
+            ctx["State"]["RetryCount"] = sum(frame.retry_counts.values())
+        if token is not None:
+            ctx["Task"] = {"Token": token}
+        if frame.item is not None:
+            ctx["Map"] = {"Item": frame.item}
+        return ctx
+
+    def rng(self) -> random.Random:
+        seed = zlib.crc32(f"{self.st.info['execution_arn']}#{self.st.next_id}".encode())
+        return random.Random(seed)
+
+    def scope(self, frame: Frame, **context: Any) -> Scope:
+        return Scope(
+            context=self.context(frame, **context), variables=self.variables(frame), random=self.rng()
+        )
+
+    # ------------------------------------------------------------------ moving between states
+
+    def enter(self, frame: Frame, state_name: str, state_input: Any, *, prev: int | None = None) -> None:
+        """Emit StateEntered for ``state_name`` and queue the frame to run it."""
+        frame.state = state_name
+        frame.input = state_input
+        frame.retry_counts = {}
+        frame.work = {}
+        frame.wait = None
+        frame.entered_time = iso(self.now)
+        state = self.state_of(frame)
+        frame.entered_prev = frame.last if prev is None else prev
+        frame.entered_id = self.emit(
+            frame, history.state_entered(state.type, state_name, state_input), prev=prev
+        )
+        self.queue.append(frame.id)
+
+    def exit_state(
+        self, frame: Frame, output: Any, assigned: dict[str, Any] | None = None, next_state: str | None = None
+    ) -> None:
+        """Leave the current state with ``output``: StateExited, then the next state or the frame's end."""
+        state = self.state_of(frame)
+        self.check_size(output, state.name)
+        if assigned:
+            frame.variables.update(assigned)
+        self.emit(frame, history.state_exited(state.type, state.name, output, assigned))
+        target = next_state or state.next
+        if target is not None and not state.end:
+            self.enter(frame, target, output)
+        else:
+            self.end_frame(frame, output)
+
+    def check_size(self, value: Any, state_name: str) -> None:
+        if len(history.to_json(value).encode()) > MAX_PAYLOAD_BYTES:
+            raise StatesError(
+                errors.DATA_LIMIT_EXCEEDED,
+                f"The state/task '{state_name}' returned a result with a size exceeding the maximum number "
+                "of bytes service limit.",
+            )
+
+    def end_frame(self, frame: Frame, output: Any) -> None:
+        from stepdance.asl.states import child_succeeded
+
+        if frame.parent is None:
+            self.succeed_execution(output)
+        else:
+            del self.st.frames[frame.id]
+            child_succeeded(self, frame, output)
+
+    def fail_frame(self, frame: Frame, error: str | None, cause: str | None) -> None:
+        from stepdance.asl.states import child_failed
+
+        if frame.parent is None:
+            self.st.failed_at = {"frame": frame.to_json()}
+            self.fail_execution(error, cause, prev=frame.last)
+        else:
+            self.drop_frame(frame)
+            child_failed(self, frame, error, cause)
+
+    def drop_frame(self, frame: Frame) -> None:
+        """Forget a frame and everything it waits on (its own children included)."""
+        self.st.frames.pop(frame.id, None)
+        for task_id, owner in list(self.st.tasks.items()):
+            if owner == frame.id:
+                del self.st.tasks[task_id]
+                self.command(CancelTask(task_id))
+        for timer_id, owner in list(self.st.timers.items()):
+            if owner == frame.id:
+                del self.st.timers[timer_id]
+                self.command(CancelTimer(timer_id))
+        for child in [f for f in self.st.frames.values() if f.parent == frame.id]:
+            self.drop_frame(child)
+
+    # ------------------------------------------------------------------ failures
+
+    def state_failed(self, frame: Frame, error: str | None, cause: str | None, *, retry: bool = True) -> None:
+        """A state failed: retry it if a retrier matches, else catch, else fail the frame."""
+        from stepdance.asl.states import failed_event
+
+        state = self.state_of(frame)
+        # A failure without an error name (a Fail state with no Error) is only matched by States.ALL.
+        name = error if error is not None else ""
+        if retry and self.schedule_retry(frame, state, name):
+            return
+        failed_event(self, frame, state, error)
+        catcher = next((c for c in state.catchers if errors.matches(list(c.error_equals), name)), None)
+        if catcher is None:
+            self.fail_frame(frame, error, cause)
+            return
+        try:
+            output, assigned = self.catch_output(frame, state, catcher, error, cause)
+        except StatesError as exc:
+            self.fail_frame(frame, exc.error, exc.cause)
+            return
+        self.exit_state(frame, output, assigned, next_state=catcher.next)
+
+    def schedule_retry(self, frame: Frame, state: State, error: str) -> bool:
+        from stepdance.asl.retry import next_delay
+
+        for index, retrier in enumerate(state.retriers):
+            if not errors.matches(list(retrier.error_equals), error):
+                continue
+            attempts = frame.retry_counts.get(str(index), 0)
+            if attempts >= retrier.max_attempts:
+                return False
+            frame.retry_counts[str(index)] = attempts + 1
+            delay = next_delay(retrier, attempts, self.rng())
+            timer_id = f"{frame.id}#{frame.entered_id}#retry{index}.{attempts}"
+            frame.wait = {"on": "timer", "timers": [timer_id], "purpose": "retry"}
+            self.st.timers[timer_id] = frame.id
+            self.command(StartTimer(timer_id, self.now + delay))
+            return True
+        return False
+
+    def catch_output(
+        self, frame: Frame, state: State, catcher: Catcher, error: str | None, cause: str | None
+    ) -> tuple[Any, dict[str, Any] | None]:
+        from stepdance.asl import dataflow
+
+        error_output: dict[str, Any] = {}
+        if error is not None:
+            error_output["Error"] = error
+        if cause is not None:
+            error_output["Cause"] = cause
+        return dataflow.catch_output(self, frame, state, catcher, error_output)
+
+    def fail_with(self, frame: Frame, exc: StatesError) -> None:
+        """A StatesError raised while running a state: add AWS's prefix, record evaluation failures."""
+        state = self.state_of(frame)
+        cause = exc.cause
+        if exc.error in (errors.RUNTIME, errors.QUERY_EVALUATION_ERROR) and cause is not None:
+            cause = (
+                f"An error occurred while executing the state '{state.name}' "
+                f"(entered at the event id #{frame.entered_id}). {cause}"
+            )
+        if exc.error == errors.QUERY_EVALUATION_ERROR:
+            prev = frame.entered_id if state.type == "Wait" else frame.entered_prev
+            frame.last = self.emit(
+                frame, history.evaluation_failed(exc.error, cause, state.name, exc.location), prev=prev
+            )
+        self.state_failed(frame, exc.error, cause, retry=exc.error not in errors.NOT_MATCHED_BY_ALL)
+
+    # ------------------------------------------------------------------ the execution's end
+
+    def succeed_execution(self, output: Any) -> None:
+        text = history.to_json(output)
+        self.emit(self.st.frames[ROOT], history.execution_succeeded(text))
+        self.close("SUCCEEDED", output=text)
+
+    def fail_execution(self, error: str | None, cause: str | None, *, prev: int | None = None) -> None:
+        root = self.st.frames.get(ROOT)
+        self.emit(root, history.failure("ExecutionFailed", error, cause), prev=prev)
+        self.close("FAILED", error=error, cause=cause)
+
+    def abort(self, error: str | None, cause: str | None) -> None:
+        self.emit(self.st.frames.get(ROOT), history.failure("ExecutionAborted", error, cause))
+        self.close("ABORTED", error=error, cause=cause)
+
+    def time_out(self) -> None:
+        self.st.failed_at = {"frame": self.st.frames[ROOT].to_json()} if ROOT in self.st.frames else None
+        self.emit(self.st.frames.get(ROOT), history.failure("ExecutionTimedOut", errors.TIMEOUT, None))
+        self.close("TIMED_OUT", error=errors.TIMEOUT)
+
+    def close(
+        self, status: str, *, output: str | None = None, error: str | None = None, cause: str | None = None
+    ) -> None:
+        st = self.st
+        for task_id in st.tasks:
+            self.command(CancelTask(task_id))
+        for timer_id in st.timers:
+            self.command(CancelTimer(timer_id))
+        if self.definition.timeout_seconds is not None:
+            self.command(CancelTimer("execution-timeout"))
+        st.tasks, st.timers = {}, {}
+        st.frames = {k: f for k, f in st.frames.items() if k == ROOT}
+        st.status, st.output, st.error, st.cause = status, output, error, cause
+        self.queue.clear()
+        final: Any = status
+        self.command(Finish(final, output=output, error=error, cause=cause))
