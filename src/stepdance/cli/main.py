@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from stepdance.cli.validate import validate_cmd
+
 app = typer.Typer(
     name="stepdance",
     help="Orchestration versus choreography, measured: a durable ASL engine and an EventBridge-style bus.",
@@ -27,3 +29,4 @@ def version() -> None:
 
 
 # Sub-commands register here, one line each.
+app.command("validate")(validate_cmd)
