@@ -321,3 +321,10 @@ def test_unique_keeps_first_occurrences(items: list[Any]) -> None:
     unique = ev("States.ArrayUnique($.a)", {"a": items})
     assert len(unique) == len({json.dumps(item) for item in items})
     assert all(ev("States.ArrayContains($.a, $.i)", {"a": unique, "i": item}) for item in items)
+
+
+@given(st.text(alphabet=st.sampled_from("ab '{}\\\"$,()é"), max_size=20))
+def test_string_literals_unescape_exactly(text: str) -> None:
+    literal = "".join("\\" + char if char in "'{}\\" else char for char in text)
+    assert ev(f"States.Array('{literal}', 1)") == [text, 1]
+    assert ev(f"States.Format('{literal}')") == text

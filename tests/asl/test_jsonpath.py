@@ -290,3 +290,35 @@ def test_slices_select_what_python_slices_select(items: list[int], start: int, e
     assert q(f"$[{start}:{end}]", items) == items[start:end]
     assert q(f"$[{start}:]", items) == items[start:]
     assert q(f"$[:{end}]", items) == items[:end]
+
+
+steps = st.lists(names | st.integers(-3, 3), min_size=1, max_size=4)
+
+
+@given(json_values, steps)
+def test_definite_paths_read_what_plain_indexing_reads(document: Any, keys: list[str | int]) -> None:
+    path = "$" + "".join(f"['{key}']" if isinstance(key, str) else f"[{key}]" for key in keys)
+    node: Any = document
+    for position, key in enumerate(keys):
+        leaf = position == len(keys) - 1
+        if isinstance(key, str) and isinstance(node, dict) and key in node:
+            node = node[key]
+        elif isinstance(key, int) and isinstance(node, list):
+            if -len(node) <= key < len(node):
+                node = node[key]
+            elif leaf:
+                node = None  # past the end: null, as AWS reads it
+            else:
+                node = _MISS
+                break
+        else:
+            node = _MISS
+            break
+    if node is _MISS:
+        with pytest.raises(PathNotFound):
+            q(path, document)
+    else:
+        assert q(path, document) == node
+
+
+_MISS = object()

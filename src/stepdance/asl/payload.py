@@ -2,8 +2,9 @@
 
 Inside a template (objects and arrays, however deep) a key ending in ``.$`` loses the suffix and takes the
 value of its string: a path (``$.a``, ``$$.Execution.Id``, ``$var.x``) or an intrinsic function call. Every
-other value is copied as written. A template is compiled once into nested closures (cached by identity);
-parts without any ``.$`` key are returned as they are, without copying.
+other value is copied as written. A template is compiled once into nested closures (cached by identity, so
+a template must not be mutated once used); parts without any ``.$`` key are returned as they are, without
+copying, and selected values are shared with the input: treat every result as immutable.
 
 A path that finds nothing fails with States.Runtime, "The JSONPath '$.x' specified for the field 'x.$'
 could not be found in the input '{...}'", the input being the template's input (or the context object for
