@@ -114,6 +114,12 @@ def test_is_present_is_the_only_test_that_accepts_a_missing_variable() -> None:
     )
 
 
+def test_an_index_past_the_end_or_a_step_into_a_scalar_is_not_present() -> None:
+    assert matches({"Variable": "$.items[3]", "IsPresent": False}, {"items": [1, 2]})
+    assert matches({"Variable": "$.name.first", "IsPresent": False}, {"name": "Ada"})
+    assert matches({"Variable": "$.items[1]", "IsPresent": True}, {"items": [1, None]})
+
+
 def test_a_missing_path_operand_fails_the_state() -> None:
     with pytest.raises(StatesError, match=r"Invalid path '\$.limit'"):
         matches({"Variable": "$.v", "NumericLessThanPath": "$.limit"}, {"v": 1})

@@ -17,8 +17,8 @@ from typing import Any
 
 from stepdance.asl import errors
 from stepdance.asl.choice_compare import COMPARISONS, TYPE_TESTS
-from stepdance.asl.choice_path import resolve
 from stepdance.asl.errors import StatesError
+from stepdance.asl.jsonpath import MISSING, InvalidPath, JsonPathSyntaxError, compile_path, find
 from stepdance.asl.scope import Scope
 
 _PATH_SUFFIX = "Path"
@@ -42,7 +42,7 @@ def rule_matches(rule: dict[str, Any], value: Any, scope: Scope) -> bool:
 
 def _data_test(rule: dict[str, Any], value: Any, scope: Scope) -> bool:
     variable: str = rule["Variable"]
-    found, subject = resolve(variable, value, scope)
+    found, subject = _resolve(variable, value, scope)
     if "IsPresent" in rule:
         return found is bool(rule["IsPresent"])
     if not found:
@@ -53,10 +53,20 @@ def _data_test(rule: dict[str, Any], value: Any, scope: Scope) -> bool:
     if name in COMPARISONS:
         return COMPARISONS[name](subject, operand)
     base = name.removesuffix(_PATH_SUFFIX)
-    operand_found, operand_value = resolve(operand, value, scope)
+    operand_found, operand_value = _resolve(operand, value, scope)
     if not operand_found:
         raise _invalid_path(operand)
     return COMPARISONS[base](subject, operand_value)
+
+
+def _resolve(path: str, value: Any, scope: Scope) -> tuple[bool, Any]:
+    """``(found, value)``: Choice tells "the path finds null" from "the path finds nothing"."""
+    try:
+        compiled = compile_path(path)
+    except JsonPathSyntaxError as error:
+        raise InvalidPath(path, str(error)) from None
+    found = find(compiled, value, scope)
+    return found is not MISSING, found
 
 
 def _operator(rule: dict[str, Any]) -> tuple[str, Any]:
