@@ -171,15 +171,9 @@ def test_our_verdicts_agree_with_the_reference_checker(case_file: Path) -> None:
     verdicts = {variant: _verdicts(case, variant) for variant in VARIANTS}
     disagreements = {variant: v for variant, v in verdicts.items() if v[0] != v[1]}
     assert not disagreements, f"(ours, check.py) per variant: {disagreements}"
+    # the verdicts themselves, so that agreement cannot come from both checkers rejecting everything
+    assert verdicts["as-recorded"] == verdicts["integral-floats"] == (True, True)
+    assert verdicts["missing-event"] == verdicts["changed-status"] == (False, False)
+    assert verdicts["boolean-as-number"] == (False, False)
     if {"output", "error", "cause"} & set(case["expected"]):
         assert verdicts["changed-output"] == (False, False)
-    assert verdicts["missing-event"] == (False, False)
-    assert verdicts["changed-status"] == (False, False)
-
-
-def test_the_recorded_histories_mostly_pass_once_made_raw() -> None:
-    """Guards the test above against agreeing only because both checkers reject everything."""
-    if not CASES:
-        pytest.skip(f"the corpus is not at {CORPUS}")
-    passing = sum(_verdicts(json.loads(path.read_text()), "as-recorded")[0] for path in CASES)
-    assert passing >= 0.9 * len(CASES)

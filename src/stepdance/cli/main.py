@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from stepdance.cli.conformance import conformance_app
 from stepdance.cli.validate import validate_cmd
 
 app = typer.Typer(
@@ -30,3 +31,4 @@ def version() -> None:
 
 # Sub-commands register here, one line each.
 app.command("validate")(validate_cmd)
+app.add_typer(conformance_app, name="conformance")

@@ -57,13 +57,19 @@ def locate(document: Any, path: str) -> list[Slot]:
     slots: list[Slot] = []
     for step in parse(path):
         candidates = [c for node in nodes for c in _descendants(node)] if step.deep else nodes
-        slots = [(c, key) for c in candidates for key, _ in _children(c) if _selects(step.selector, key)]
+        slots = [slot for c in candidates for slot in _select(c, step.selector)]
         nodes = [container[key] for container, key in slots]
     return slots
 
 
-def _selects(selector: Key | None, key: Key) -> bool:
-    return selector is None or (type(selector) is type(key) and selector == key)
+def _select(container: Any, selector: Key | None) -> list[Slot]:
+    if selector is None:
+        return [(container, key) for key, _ in _children(container)]
+    if isinstance(container, dict):
+        return [(container, selector)] if isinstance(selector, str) and selector in container else []
+    if isinstance(container, list) and isinstance(selector, int) and 0 <= selector < len(container):
+        return [(container, selector)]
+    return []
 
 
 def _children(node: Any) -> Iterator[tuple[Key, Any]]:
@@ -73,9 +79,14 @@ def _children(node: Any) -> Iterator[tuple[Key, Any]]:
         yield from enumerate(node)
 
 
-def _descendants(node: Any) -> Iterator[Any]:
+def _descendants(node: Any) -> list[Any]:
     """The node and every dict or list below it, pre-order."""
-    if isinstance(node, dict | list):
-        yield node
-        for _, child in _children(node):
-            yield from _descendants(child)
+    found: list[Any] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, dict | list):
+            found.append(current)
+            children = current.values() if isinstance(current, dict) else current
+            stack.extend(reversed(list(children)))
+    return found

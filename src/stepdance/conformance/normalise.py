@@ -8,7 +8,6 @@ anything (a datetime, an ISO string, epoch seconds): it is masked whatever it ho
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -91,7 +90,7 @@ def normalise(
 ) -> dict[str, Any]:
     """The normalised copy of ``document``; the argument is left untouched."""
     names = names or Names()
-    doc = _sorted_keys(copy.deepcopy(document))
+    doc = _sorted_keys(document)  # a copy: every dict and list is rebuilt
     _visit(doc, lambda k, v: isinstance(v, str) and v.startswith("{"), _parse_json_text)
     events = doc.get("events") if isinstance(doc.get("events"), list) else []
     for event in events:
