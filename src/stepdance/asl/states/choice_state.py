@@ -46,8 +46,14 @@ def _run_jsonpath(run: Run, frame: Frame, state: State) -> None:
 def _run_jsonata(run: Run, frame: Frame, state: State) -> None:
     states = dataflow.states_binding(run, frame)
     variables = run.variables(frame)
+    rng = run.rng()
     rule = next(
-        (r for r in state.raw["Choices"] if evaluate_condition(r["Condition"], states, variables)), None
+        (
+            r
+            for r in state.raw["Choices"]
+            if evaluate_condition(r["Condition"], states, variables, random=rng)
+        ),
+        None,
     )
     target = rule["Next"] if rule is not None else _default(state)
     source = rule if rule is not None and ("Output" in rule or "Assign" in rule) else state.raw
