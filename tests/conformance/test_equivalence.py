@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import importlib.util
 import json
 import re
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
 from stepdance.conformance.cases import ExecutionCase
 from stepdance.conformance.compare import ActualExecution, compare_execution
-from tests.conformance.corpus import CORPUS
+from tests.conformance.corpus import CORPUS, reference_checker
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 SM_NAME, EXEC_NAME = "statemachine_0123456789ab", "6f1f0b7e-5b7c-4a4e-9d51-0f3a3c1d2e4f"
@@ -30,17 +28,7 @@ ROLE = f"arn:aws:iam::{ACCOUNT}:role/stepdance"
 DETAILS_OBJECTS = {"inputDetails", "outputDetails", "assignedVariablesDetails"}
 
 
-def _reference() -> ModuleType | None:
-    path = CORPUS / "check.py"
-    spec = importlib.util.spec_from_file_location("conformance_reference_check", path)
-    if not path.is_file() or spec is None or spec.loader is None:
-        return None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-REFERENCE = _reference()
+REFERENCE = reference_checker()
 CASES = sorted((CORPUS / "asl").glob("*.json")) if REFERENCE else []
 pytestmark = pytest.mark.skipif(REFERENCE is None, reason=f"the reference checker is not at {CORPUS}")
 
