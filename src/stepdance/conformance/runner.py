@@ -9,6 +9,7 @@ interpreter or from the comparison, or a case that runs past its time limit is a
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import secrets
 import signal
 import threading
@@ -62,7 +63,7 @@ def load_folder(folder: Path, only: str | None = None) -> Loaded:
     """The execution and Choice cases under ``folder`` (pattern cases are left out), those whose id contains
     ``only`` if given. Raises OSError when the folder cannot be read."""
     if not folder.is_dir():
-        raise NotADirectoryError(f"{folder} is not a folder")
+        raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(folder))
     loaded = Loaded()
     for path in case_files(folder):
         try:
