@@ -105,19 +105,21 @@ class Machine:
 
     @classmethod
     def from_json(cls, raw: dict[str, Any], inherited: QueryLanguage = "JSONPath") -> Machine:
+        """``inherited`` is the top-level language: a state without its own QueryLanguage uses the
+        machine's, also inside Map and Parallel (AWS does not pass a Map's or Parallel's language down)."""
         language: QueryLanguage = raw.get("QueryLanguage", inherited)
         states = {name: _state(name, body, language) for name, body in raw["States"].items()}
         return cls(start_at=raw["StartAt"], states=states, query_language=language, raw=raw)
 
 
-def _state(name: str, raw: dict[str, Any], inherited: QueryLanguage) -> State:
-    language: QueryLanguage = raw.get("QueryLanguage", inherited)
+def _state(name: str, raw: dict[str, Any], top: QueryLanguage) -> State:
+    language: QueryLanguage = raw.get("QueryLanguage", top)
     branches: tuple[Machine, ...] = ()
     if raw["Type"] == "Parallel":
-        branches = tuple(Machine.from_json(b, language) for b in raw["Branches"])
+        branches = tuple(Machine.from_json(b, top) for b in raw["Branches"])
     elif raw["Type"] == "Map":
         processor = raw["ItemProcessor"] if "ItemProcessor" in raw else raw["Iterator"]
-        branches = (Machine.from_json(processor, language),)
+        branches = (Machine.from_json(processor, top),)
     return State(
         name=name,
         type=raw["Type"],
