@@ -199,8 +199,7 @@ class Run:
             ctx["State"]["RetryCount"] = sum(frame.retry_counts.values())
         if token is not None:
             ctx["Task"] = {"Token": token}
-        if frame.item is not None:
-            ctx["Map"] = {"Item": frame.item}
+        # $$.Map.Item is only visible to the Map's ItemSelector (map_state adds it there), as AWS documents.
         return ctx
 
     def rng(self) -> random.Random:
