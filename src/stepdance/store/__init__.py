@@ -1,0 +1,61 @@
+"""Durable storage for the engine: one interface (:class:`Store`), memory, SQLite and PostgreSQL backends."""
+
+from stepdance.store.base import Store
+from stepdance.store.errors import (
+    ActivityAlreadyExists,
+    ActivityDoesNotExist,
+    AlreadyExists,
+    ConflictError,
+    ExecutionAlreadyExists,
+    ExecutionDoesNotExist,
+    ExecutionNotRedrivable,
+    InvalidPageToken,
+    LeaseLost,
+    NotFound,
+    StateMachineAlreadyExists,
+    StateMachineDoesNotExist,
+    StoreError,
+    StoreUnavailable,
+    TaskClosed,
+    TaskDoesNotExist,
+)
+from stepdance.store.factory import open_store
+from stepdance.store.records import (
+    ActivityRecord,
+    Change,
+    ExecutionRecord,
+    Page,
+    SignalRecord,
+    StateMachineRecord,
+    TaskRecord,
+    TimerRecord,
+)
+
+__all__ = [
+    "ActivityAlreadyExists",
+    "ActivityDoesNotExist",
+    "ActivityRecord",
+    "AlreadyExists",
+    "Change",
+    "ConflictError",
+    "ExecutionAlreadyExists",
+    "ExecutionDoesNotExist",
+    "ExecutionNotRedrivable",
+    "ExecutionRecord",
+    "InvalidPageToken",
+    "LeaseLost",
+    "NotFound",
+    "Page",
+    "SignalRecord",
+    "StateMachineAlreadyExists",
+    "StateMachineDoesNotExist",
+    "StateMachineRecord",
+    "Store",
+    "StoreError",
+    "StoreUnavailable",
+    "TaskClosed",
+    "TaskDoesNotExist",
+    "TaskRecord",
+    "TimerRecord",
+    "open_store",
+]

@@ -1,0 +1,1 @@
+"""SQL backends (SQLite, PostgreSQL) over SQLAlchemy Core."""

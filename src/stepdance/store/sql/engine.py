@@ -1,0 +1,91 @@
+"""Connections: SQLite (WAL, synchronous=FULL, writes under BEGIN IMMEDIATE) and PostgreSQL (psycopg 3,
+synchronous_commit=on), schema creation, and the one place driver errors become store errors."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, exc, text
+from sqlalchemy.schema import CreateSchema
+
+from stepdance.store.errors import StoreError, StoreUnavailable
+from stepdance.store.sql.schema import Tables
+
+SQLITE_BUSY_MS = 30_000
+
+
+@contextmanager
+def mapped() -> Iterator[None]:
+    """Turn SQLAlchemy/driver errors into :mod:`stepdance.store.errors`."""
+    try:
+        yield
+    except StoreError:
+        raise
+    except (exc.OperationalError, exc.InterfaceError) as error:
+        raise StoreUnavailable(str(error.orig or error)) from error
+    except exc.SQLAlchemyError as error:
+        raise StoreError(str(error)) from error
+
+
+def sqlite_engines(path: str) -> tuple[Engine, Engine]:
+    """A writer (every transaction takes the write lock up front, so two writers never deadlock on an
+    upgrade) and a reader (deferred transactions, which WAL lets run beside the writer)."""
+    if path not in ("", ":memory:"):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{path}"
+    args = {"check_same_thread": False, "timeout": SQLITE_BUSY_MS / 1000}
+    writer = create_engine(url, connect_args=args, pool_size=2, max_overflow=2)
+    reader = create_engine(url, connect_args=args, pool_size=4, max_overflow=8)
+    _sqlite_session(writer, "BEGIN IMMEDIATE")
+    _sqlite_session(reader, "BEGIN")
+    return writer, reader
+
+
+def _sqlite_session(engine: Engine, begin: str) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN itself instead of pysqlite's implicit one.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        connection.exec_driver_sql(begin)
+
+
+def postgres_engine(url: str) -> Engine:
+    """``url`` is ``postgresql://...``; the psycopg 3 driver is used whatever the URL names."""
+    scheme, rest = url.split("://", 1)
+    if scheme in ("postgres", "postgresql") or scheme.startswith("postgresql+"):
+        url = f"postgresql+psycopg://{rest}"
+    return create_engine(
+        url,
+        pool_size=8,
+        max_overflow=8,
+        connect_args={"options": "-c synchronous_commit=on", "connect_timeout": 5},
+    )
+
+
+def create_all(engine: Engine, tables: Tables) -> None:
+    """Create what is missing; safe when several processes start at once."""
+    with mapped(), engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            schema = tables.metadata.schema
+            key = zlib.crc32(f"stepdance:{schema}:{tables.executions.name}".encode())
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+            if schema:
+                conn.execute(CreateSchema(schema, if_not_exists=True))
+        tables.metadata.create_all(conn, checkfirst=True)
+
+
+def drop_all(engine: Engine, tables: Tables) -> None:
+    with mapped(), engine.begin() as conn:
+        tables.metadata.drop_all(conn, checkfirst=True)

@@ -1,0 +1,3 @@
+from tests.store.backends import backend_url, postgres_schema, store
+
+__all__ = ["backend_url", "postgres_schema", "store"]
