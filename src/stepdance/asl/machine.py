@@ -237,8 +237,9 @@ class Run:
         if assigned:
             frame.variables.update(assigned)
         self.emit(frame, history.state_exited(state.type, state.name, output, assigned))
-        target = next_state or state.next
-        if target is not None and not state.end:
+        # A Catch or a Choice names the next state itself, even on a state that would otherwise end.
+        target = next_state if next_state is not None else (None if state.end else state.next)
+        if target is not None:
             self.enter(frame, target, output)
         else:
             self.end_frame(frame, output)

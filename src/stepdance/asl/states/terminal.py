@@ -9,6 +9,7 @@ from stepdance.asl.definition import State
 from stepdance.asl.errors import StatesError
 from stepdance.asl.frames import Frame
 from stepdance.asl.jsonpath import select
+from stepdance.asl.payload import evaluate_expression
 
 if TYPE_CHECKING:
     from stepdance.asl.machine import Run
@@ -55,16 +56,4 @@ def _field(run: Run, frame: Frame, state: State, name: str) -> str | None:
 
 
 def _path_value(run: Run, frame: Frame, path: str, field: str) -> Any:
-    from stepdance.asl.intrinsics import evaluate_intrinsic, is_intrinsic
-    from stepdance.asl.jsonpath import PathNotFound, query
-
-    if is_intrinsic(path):
-        return evaluate_intrinsic(path, frame.input, run.scope(frame))
-    try:
-        return query(path, frame.input, run.scope(frame))
-    except PathNotFound as exc:
-        raise StatesError(
-            errors.RUNTIME,
-            f"The JSONPath '{path}' specified for the field '{field}' could not be found in the input "
-            f"'{history.to_json(frame.input)}'",
-        ) from exc
+    return evaluate_expression(path, frame.input, run.scope(frame), field=field)
