@@ -29,9 +29,9 @@ def state_entered(state_type: str, name: str, state_input: Any) -> dict[str, Any
 
 
 def state_exited(
-    state_type: str, name: str, output: Any, assigned: dict[str, Any] | None = None
+    state_type: str, name: str, output_text: str, assigned: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    details: dict[str, Any] = {"name": name, "output": to_json(output), "outputDetails": _NOT_TRUNCATED}
+    details: dict[str, Any] = {"name": name, "output": output_text, "outputDetails": _NOT_TRUNCATED}
     if assigned:
         details["assignedVariables"] = {k: to_json(v) for k, v in assigned.items()}
         details["assignedVariablesDetails"] = _NOT_TRUNCATED

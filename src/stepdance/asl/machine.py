@@ -85,6 +85,8 @@ class Run:
         self.commands: list[Command] = []
         self.queue: deque[str] = deque()
         self._input: Any = _UNSET
+        self._contexts: dict[tuple[str, int, str | None, int], dict[str, Any]] = {}
+        self._rng: random.Random | None = None
 
     @property
     def execution_input(self) -> Any:
@@ -181,6 +183,15 @@ class Run:
         return scopes[0] if len(scopes) == 1 else ChainMap(*scopes)
 
     def context(self, frame: Frame, *, token: str | None = None) -> dict[str, Any]:
+        """The context object ``$$`` of the frame's current state (built once per state and transition;
+        callers must not change it)."""
+        key = (frame.id, frame.entered_id, token, sum(frame.retry_counts.values()))
+        cached = self._contexts.get(key)
+        if cached is None:
+            cached = self._contexts[key] = self._build_context(frame, token)
+        return cached
+
+    def _build_context(self, frame: Frame, token: str | None) -> dict[str, Any]:
         info = self.st.info
         ctx: dict[str, Any] = {
             "Execution": {
@@ -203,8 +214,11 @@ class Run:
         return ctx
 
     def rng(self) -> random.Random:
-        seed = zlib.crc32(f"{self.st.info['execution_arn']}#{self.st.next_id}".encode())
-        return random.Random(seed)
+        """One seeded source per transition: the same signal on the same snapshot draws the same numbers."""
+        if self._rng is None:
+            seed = zlib.crc32(f"{self.st.info['execution_arn']}#{self.st.next_id}".encode())
+            self._rng = random.Random(seed)
+        return self._rng
 
     def scope(self, frame: Frame, **context: Any) -> Scope:
         return Scope(
@@ -233,10 +247,11 @@ class Run:
     ) -> None:
         """Leave the current state with ``output``: StateExited, then the next state or the frame's end."""
         state = self.state_of(frame)
-        self.check_size(output, state.name)
+        text = history.to_json(output)
+        self.check_size(text, state.name)
         if assigned:
             frame.variables.update(assigned)
-        self.emit(frame, history.state_exited(state.type, state.name, output, assigned))
+        self.emit(frame, history.state_exited(state.type, state.name, text, assigned))
         # A Catch or a Choice names the next state itself, even on a state that would otherwise end.
         target = next_state if next_state is not None else (None if state.end else state.next)
         if target is not None:
@@ -244,8 +259,9 @@ class Run:
         else:
             self.end_frame(frame, output)
 
-    def check_size(self, value: Any, state_name: str) -> None:
-        if len(history.to_json(value).encode()) > MAX_PAYLOAD_BYTES:
+    def check_size(self, text: str, state_name: str) -> None:
+        """A payload (as JSON text) over AWS's 256 KiB limit fails with States.DataLimitExceeded."""
+        if len(text) > MAX_PAYLOAD_BYTES // 4 and len(text.encode()) > MAX_PAYLOAD_BYTES:
             raise StatesError(
                 errors.DATA_LIMIT_EXCEEDED,
                 f"The state/task '{state_name}' returned a result with a size exceeding the maximum number "

@@ -175,8 +175,8 @@ def resume(run: Run, frame: Frame, state: State, signal: Signal) -> None:
     if isinstance(signal, TaskSucceeded):
         _close(run, frame)
         _record(run, frame, "Succeeded", output=signal.output)
+        run.check_size(signal.output, state.name)
         result = _decode(signal.output)
-        run.check_size(result, state.name)
         output, assigned = dataflow.finish(run, frame, state, result)
         run.exit_state(frame, output, assigned)
         return

@@ -25,7 +25,7 @@ def run_succeed(run: Run, frame: Frame, state: State) -> None:
             output = select(state.raw["InputPath"], output, scope, field="InputPath")
         if "OutputPath" in state.raw:
             output = select(state.raw["OutputPath"], output, scope, field="OutputPath")
-    run.emit(frame, history.state_exited(state.type, state.name, output))
+    run.emit(frame, history.state_exited(state.type, state.name, history.to_json(output)))
     run.end_frame(frame, output)
 
 
