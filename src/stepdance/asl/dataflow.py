@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from stepdance.asl import errors
 from stepdance.asl.definition import Catcher, State
+from stepdance.asl.errors import StatesError
 from stepdance.asl.frames import Frame
 from stepdance.asl.jsonata_eval import evaluate_field
-from stepdance.asl.jsonpath import apply_result_path, select
+from stepdance.asl.jsonpath import apply_result_path, query, select
 from stepdance.asl.payload import evaluate_template
 
 if TYPE_CHECKING:
@@ -51,6 +53,16 @@ def jsonpath_output(
     return output, assigned
 
 
+def lookup(run: Run, frame: Frame, path: str, field: str) -> Any:
+    """A ``...Path`` field's value (SecondsPath, TimeoutSecondsPath, ...), with AWS's wording for a miss."""
+    try:
+        return query(path, frame.input, run.scope(frame))
+    except StatesError:
+        raise StatesError(
+            errors.RUNTIME, f"The {field} parameter does not reference an input value: {path}"
+        ) from None
+
+
 # --------------------------------------------------------------------------- JSONata
 
 
@@ -63,10 +75,17 @@ def states_binding(run: Run, frame: Frame, **extra: Any) -> dict[str, Any]:
     return binding
 
 
-def jsonata(run: Run, frame: Frame, template: Any, field: str, **extra: Any) -> Any:
-    """Evaluate one JSONata template field of the current state."""
+def jsonata(
+    run: Run, frame: Frame, template: Any, field: str, *, expect: str | None = None, **extra: Any
+) -> Any:
+    """Evaluate one JSONata template field of the current state (``expect``: the JSONata type required)."""
     return evaluate_field(
-        template, states_binding(run, frame, **extra), run.variables(frame), field=field, random=run.rng()
+        template,
+        states_binding(run, frame, **extra),
+        run.variables(frame),
+        field=field,
+        random=run.rng(),
+        expect=expect,
     )
 
 

@@ -298,6 +298,10 @@ class Run:
             if owner == frame.id:
                 del self.st.timers[timer_id]
                 self.command(CancelTimer(timer_id))
+        self.drop_children(frame)
+
+    def drop_children(self, frame: Frame) -> None:
+        """Stop every branch or iteration a Parallel or Map frame still runs."""
         for child in [f for f in self.st.frames.values() if f.parent == frame.id]:
             self.drop_frame(child)
 

@@ -134,8 +134,7 @@ def child_failed(
         else:
             fill(run, frame, trigger=child, prev=child.last)
         return
-    for sibling in [f for f in run.st.frames.values() if f.parent == frame.id]:
-        run.drop_frame(sibling)
+    run.drop_children(frame)
     frame.wait = None
     if _has_tolerance(frame):
         run.state_failed(
@@ -193,31 +192,8 @@ def _jsonata_items(run: Run, frame: Frame, state: State) -> tuple[Any, list[Any]
                 f"Map state input must be an array but was: {history.to_json(items)}",
             )
         return frame.input, items
-    template = state.raw["Items"]
-    items = dataflow.jsonata(run, frame, template, "Items")
-    if not isinstance(items, list):
-        expression = (
-            template.strip()[2:-2].strip() if isinstance(template, str) else history.to_json(template)
-        )
-        raise StatesError(
-            errors.QUERY_EVALUATION_ERROR,
-            f"The JSONata expression '{expression}' specified for the field 'Items' returned an unexpected "
-            f"result type. Expected 'array', but was '{_type_name(items)}' for value: {history.to_json(items)}",
-            location="Items",
-        )
+    items = dataflow.jsonata(run, frame, state.raw["Items"], "Items", expect="array")
     return frame.input, items
-
-
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "object" if isinstance(value, dict) else "array"
 
 
 def _jsonpath_number(run: Run, frame: Frame, state: State, name: str, default: Any) -> Any:

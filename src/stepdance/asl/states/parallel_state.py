@@ -75,8 +75,7 @@ def _complete(run: Run, frame: Frame, state: State) -> None:
 def child_failed(
     run: Run, frame: Frame, state: State, child: Frame, error: str | None, cause: str | None
 ) -> None:
-    for sibling in [f for f in run.st.frames.values() if f.parent == frame.id]:
-        run.drop_frame(sibling)
+    run.drop_children(frame)
     frame.wait = None
     frame.last = child.last
     run.state_failed(frame, error, cause)

@@ -16,7 +16,6 @@ from stepdance.asl import dataflow, errors, history
 from stepdance.asl.definition import State
 from stepdance.asl.errors import StatesError
 from stepdance.asl.frames import Frame
-from stepdance.asl.jsonpath import query
 from stepdance.asl.protocol import (
     CancelTask,
     CancelTimer,
@@ -220,13 +219,7 @@ def _seconds(run: Run, frame: Frame, state: State, name: str) -> float | None:
     elif name in raw:
         value = raw[name]
     elif f"{name}Path" in raw:
-        path = raw[f"{name}Path"]
-        try:
-            value = query(path, frame.input, run.scope(frame))
-        except StatesError:
-            raise StatesError(
-                errors.RUNTIME, f"The {name}Path parameter does not reference an input value: {path}"
-            ) from None
+        value = dataflow.lookup(run, frame, raw[f"{name}Path"], f"{name}Path")
     else:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0 or value != int(value):

@@ -9,7 +9,7 @@ from stepdance.asl import dataflow, errors
 from stepdance.asl.definition import State
 from stepdance.asl.errors import StatesError
 from stepdance.asl.frames import Frame
-from stepdance.asl.jsonpath import query, select
+from stepdance.asl.jsonpath import select
 from stepdance.asl.protocol import StartTimer
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ def _seconds(run: Run, frame: Frame, state: State) -> float:
     if "Seconds" in raw:
         return float(raw["Seconds"])
     path = raw["SecondsPath"]
-    value = _lookup(run, frame, path, "SecondsPath")
+    value = dataflow.lookup(run, frame, path, "SecondsPath")
     shown = f"{path} == {_java_text(value)}"
     if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
         raise StatesError(
@@ -94,7 +94,7 @@ def _timestamp(run: Run, frame: Frame, state: State) -> float:
         parsed = parse_timestamp(raw["Timestamp"])
         return parsed if parsed is not None else run.now
     path = raw["TimestampPath"]
-    value = _lookup(run, frame, path, "TimestampPath")
+    value = dataflow.lookup(run, frame, path, "TimestampPath")
     parsed = parse_timestamp(value)
     if parsed is None:
         raise StatesError(
@@ -103,15 +103,6 @@ def _timestamp(run: Run, frame: Frame, state: State) -> float:
             f"format string: {path} == {_java_text(value)}",
         )
     return parsed
-
-
-def _lookup(run: Run, frame: Frame, path: str, field: str) -> Any:
-    try:
-        return query(path, frame.input, run.scope(frame))
-    except StatesError:
-        raise StatesError(
-            errors.RUNTIME, f"The {field} parameter does not reference an input value: {path}"
-        ) from None
 
 
 def _java_text(value: Any) -> str:
