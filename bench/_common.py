@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import statistics
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -27,7 +28,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-console = Console(stderr=False)
+console = Console(width=None if sys.stdout.isatty() else 120)
 
 # The server the benchmarks use; each run works in a database of its own, created and dropped here.
 POSTGRES = os.environ.get("STEPDANCE_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
@@ -98,19 +99,26 @@ def scratch_database(prefix: str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def postgres_setting(url: str, name: str) -> str:
-    import psycopg
+def fsync_setting(engine: Any) -> str:
+    """What a SQLAlchemy engine's own connections do about fsync: journal mode and synchronous for SQLite,
+    synchronous_commit for PostgreSQL (per-connection settings, so asked through that engine)."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            journal = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+            sync = conn.exec_driver_sql("PRAGMA synchronous").scalar()
+            names = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
+            return f"SQLite journal_mode={journal} synchronous={names.get(int(sync or 0), sync)}"
+        setting = conn.exec_driver_sql("SHOW synchronous_commit").scalar()
+        return f"PostgreSQL synchronous_commit={setting}"
 
-    with psycopg.connect(url) as conn:
-        row = conn.execute(f"SHOW {name}").fetchone()
-    return str(row[0]) if row else "?"
 
-
-def figures_table(title: str, rows: list[tuple[str, str, str]]) -> Table:
-    """Rows of (what, stepdance, peer)."""
+def figures_table(
+    title: str, rows: list[tuple[str, ...]], columns: tuple[str, ...] = ("", "stepdance", "peer")
+) -> Table:
+    """Rows of (what, stepdance, peer), or of ``columns``."""
     table = Table(title=title)
-    for column in ("", "stepdance", "peer"):
-        table.add_column(column, justify="right" if column else "left")
+    for i, column in enumerate(columns):
+        table.add_column(column, justify="right" if i else "left")
     for row in rows:
         table.add_row(*row)
     return table

@@ -20,6 +20,8 @@ from typing import Any
 
 from dbos import DBOS, DBOSConfig
 
+from _common import fsync_setting
+
 CONFIGURATION = "async workflow + 3 async steps, DBOS.start_workflow_async, 64 in flight"
 
 
@@ -101,15 +103,7 @@ def _wal(path: Path) -> None:
 
 
 def _durability() -> str:
-    """What DBOS's own system-database connection says, read through that connection."""
+    """What DBOS's own system-database connections say."""
     from dbos._dbos import _get_dbos_instance
 
-    engine = _get_dbos_instance()._sys_db.engine
-    with engine.connect() as conn:
-        if engine.dialect.name == "sqlite":
-            journal = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
-            sync = conn.exec_driver_sql("PRAGMA synchronous").scalar()
-            names = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
-            return f"SQLite journal_mode={journal} synchronous={names.get(int(sync or 0), sync)}"
-        setting = conn.exec_driver_sql("SHOW synchronous_commit").scalar()
-        return f"PostgreSQL synchronous_commit={setting}"
+    return fsync_setting(_get_dbos_instance()._sys_db.engine)
