@@ -6,6 +6,7 @@ import typer
 
 from stepdance.cli.conformance import conformance_app
 from stepdance.cli.validate import validate_cmd
+from stepdance.cli.worker import worker_cmd
 
 app = typer.Typer(
     name="stepdance",
@@ -32,3 +33,4 @@ def version() -> None:
 # Sub-commands register here, one line each.
 app.command("validate")(validate_cmd)
 app.add_typer(conformance_app, name="conformance")
+app.command("worker")(worker_cmd)

@@ -33,6 +33,10 @@ SignalFor = Callable[[TaskRecord], dict[str, Any]]
 class Store(ABC):
     """Durable state of the engine. ``limit`` arguments bound a page; ``token`` is a page's ``next_token``."""
 
+    #: How many :meth:`commit` calls may run at once. Batches never share an execution (its actor waits
+    #: for one change before the next), so a database with row locks can take several in parallel.
+    concurrent_commits: int = 1
+
     # ------------------------------------------------------------------ catalog: state machines, activities
 
     @abstractmethod

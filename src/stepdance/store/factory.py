@@ -46,8 +46,9 @@ def _sqlite(path: str, prefix: str) -> Store:
 
 
 def _postgres(url: str, schema: str | None, prefix: str) -> Store:
-    from stepdance.store.sql.engine import postgres_engine
+    from stepdance.store.sql.engine import postgres_engines
     from stepdance.store.sql.schema import build
     from stepdance.store.sql.store import SqlStore
 
-    return SqlStore(postgres_engine(url), build(schema=schema, prefix=prefix))
+    writer, reader = postgres_engines(url)
+    return SqlStore(writer, build(schema=schema, prefix=prefix), reader)

@@ -111,7 +111,11 @@ def _apply(plan: Plan, change: Change, seen: dict[str, tuple[int, str | None]]) 
 
 def _row(plan: Plan, change: Change, version: int) -> None:
     arn = change.execution_arn
-    snapshot = None if change.snapshot is None else dumps(change.snapshot)
+    snapshot = (
+        change.snapshot
+        if change.snapshot is None or isinstance(change.snapshot, str)
+        else dumps(change.snapshot)
+    )
     last_id = max((int(e["id"]) for e in change.events), default=None)
     if arn in plan.inserts:
         record, old_snapshot = plan.inserts[arn]

@@ -120,7 +120,7 @@ class Change:
     owner: str | None
     create: ExecutionRecord | None = None
     events: list[dict[str, Json]] = field(default_factory=list)
-    snapshot: dict[str, Json] | None = None
+    snapshot: dict[str, Json] | str | None = None  # a dict, or its JSON text already
     status: str | None = None
     output: str | None = None
     error: str | None = None

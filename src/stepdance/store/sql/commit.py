@@ -1,22 +1,27 @@
 """The batched write path: one transaction for many executions' changes.
 
 Inside the transaction: lock and read the ``(version, owner)`` of the batch's executions, plan
-(:mod:`stepdance.store.plan`), then write each table with one executemany per kind of statement, so a batch
-costs a handful of round trips whatever its size.
+(:mod:`stepdance.store.plan`), then write each table with one statement per kind of operation
+(:mod:`.batch`), so a batch costs a handful of statements whatever its size.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
-from sqlalchemy import Connection, Float, Integer, Text, and_, bindparam, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, delete, select, update
 
 from stepdance.store.errors import StoreError
 from stepdance.store.plan import Plan, make_plan
-from stepdance.store.records import Change, as_row
+from stepdance.store.records import Change, ExecutionRecord, TaskRecord
+from stepdance.store.sql.batch import Batch, batch_for
 from stepdance.store.sql.schema import Tables
+
+EXECUTION_COLUMNS = [*ExecutionRecord.__slots__]
+TASK_COLUMNS = [*TaskRecord.__slots__]
+UPDATED = ("version", "snapshot", "status", "output", "error", "cause", "stop_date", "last_event_id")
+KEEP_UNLESS_SET = frozenset(UPDATED) - {"version"}
 
 
 def commit(conn: Connection, t: Tables, changes: Sequence[Change]) -> list[StoreError | None]:
@@ -27,104 +32,58 @@ def commit(conn: Connection, t: Tables, changes: Sequence[Change]) -> list[Store
         query = query.with_for_update()
     current = {row.arn: (row.version, row.owner) for row in conn.execute(query)}
     plan = make_plan(changes, current)
-    _executions(conn, t, plan)
-    _work(conn, t, plan)
+    with _pipelined(conn):
+        _write(conn, t, plan)
     return plan.results
 
 
-def _executions(conn: Connection, t: Tables, plan: Plan) -> None:
-    ex = t.executions
-    if plan.inserts:
-        rows = []
-        for record, snapshot in plan.inserts.values():
-            row = as_row(record)
-            row["snapshot"] = snapshot
-            rows.append(row)
-        conn.execute(ex.insert(), rows)
-    if plan.updates:
-        conn.execute(_update_statement(t), [_update_params(arn, row) for arn, row in plan.updates.items()])
-    if plan.events:
-        conn.execute(
-            t.history.insert(),
-            [{"execution_arn": a, "event_id": i, "body": body} for a, i, body in plan.events],
-        )
+@contextmanager
+def _pipelined(conn: Connection) -> Iterator[None]:
+    """On PostgreSQL, send the writes without waiting for each one's answer (psycopg's pipeline mode):
+    none of them returns anything we read, and the commit waits for them all."""
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    with conn.connection.driver_connection.pipeline():  # type: ignore[union-attr]
+        yield
 
 
-_UPDATES: dict[int, Any] = {}
-
-
-def _update_statement(t: Tables) -> Any:
-    """The row update, built once per table set: COALESCE keeps the columns a change leaves alone."""
-    ex = t.executions
-    if id(ex) in _UPDATES:
-        return _UPDATES[id(ex)]
-
-    def keep(name: str, type_: Any) -> Any:
-        return func.coalesce(bindparam(f"p_{name}", type_=type_), ex.c[name])
-
-    statement = _UPDATES[id(ex)] = (
-        update(ex)
-        .where(ex.c.arn == bindparam("p_arn"))
-        .values(
-            version=bindparam("p_version", type_=Integer),
-            snapshot=keep("snapshot", Text),
-            status=keep("status", Text),
-            output=keep("output", Text),
-            error=keep("error", Text),
-            cause=keep("cause", Text),
-            stop_date=keep("stop_date", Float),
-            last_event_id=keep("last_event_id", Integer),
-        )
-    )
-    return statement
-
-
-def _update_params(arn: str, row: Any) -> dict[str, Any]:
-    params = {f"p_{name}": getattr(row, name) for name in row.__slots__}
-    params["p_arn"] = arn
-    return params
-
-
-def _work(conn: Connection, t: Tables, plan: Plan) -> None:
-    _timers(conn, t, plan)
-    _tasks(conn, t, plan)
+def _write(conn: Connection, t: Tables, plan: Plan) -> None:
+    rows = batch_for(conn)
+    _executions(conn, t, plan, rows)
+    _timers(conn, t, plan, rows)
+    _tasks(conn, t, plan, rows)
     if plan.signals_consumed:
         conn.execute(delete(t.signals).where(t.signals.c.id.in_(plan.signals_consumed)))
     if plan.finished:
         _finish(conn, t, sorted(plan.finished))
 
 
-def _timers(conn: Connection, t: Tables, plan: Plan) -> None:
-    tm = t.timers
-    if plan.timers_deleted:
-        conn.execute(
-            delete(tm).where(
-                and_(tm.c.execution_arn == bindparam("p_arn"), tm.c.timer_id == bindparam("p_id"))
-            ),
-            [{"p_arn": a, "p_id": i} for a, i in plan.timers_deleted],
-        )
-    if plan.timers_set:
-        insert = postgresql.insert(tm) if conn.dialect.name == "postgresql" else sqlite.insert(tm)
-        upsert = insert.on_conflict_do_update(
-            index_elements=[tm.c.execution_arn, tm.c.timer_id], set_={"due": insert.excluded.due}
-        )
-        conn.execute(
-            upsert, [{"execution_arn": a, "timer_id": i, "due": d} for (a, i), d in plan.timers_set.items()]
-        )
+def _executions(conn: Connection, t: Tables, plan: Plan, rows: Batch) -> None:
+    created = [
+        tuple(snapshot if c == "snapshot" else getattr(record, c) for c in EXECUTION_COLUMNS)
+        for record, snapshot in plan.inserts.values()
+    ]
+    rows.insert(conn, t.executions, EXECUTION_COLUMNS, created)
+    updated = [(arn, *(getattr(row, c) for c in UPDATED)) for arn, row in plan.updates.items()]
+    rows.update(conn, t.executions, ("arn",), UPDATED, updated, KEEP_UNLESS_SET)
+    rows.insert(conn, t.history, ("execution_arn", "event_id", "body"), plan.events)
 
 
-def _tasks(conn: Connection, t: Tables, plan: Plan) -> None:
-    tk = t.tasks
-    key = and_(tk.c.execution_arn == bindparam("p_arn"), tk.c.task_id == bindparam("p_id"))
-    if plan.tasks_inserted:
-        conn.execute(tk.insert(), [as_row(task) for task in plan.tasks_inserted.values()])
-    if plan.task_status:
-        conn.execute(
-            update(tk).where(key).values(status=bindparam("p_status")),
-            [{"p_arn": a, "p_id": i, "p_status": s} for (a, i), s in plan.task_status.items()],
-        )
-    if plan.tasks_deleted:
-        conn.execute(delete(tk).where(key), [{"p_arn": a, "p_id": i} for a, i in plan.tasks_deleted])
+def _timers(conn: Connection, t: Tables, plan: Plan, rows: Batch) -> None:
+    key = ("execution_arn", "timer_id")
+    rows.delete(conn, t.timers, key, list(plan.timers_deleted))
+    due = [(arn, timer_id, at) for (arn, timer_id), at in plan.timers_set.items()]
+    rows.upsert(conn, t.timers, key, (*key, "due"), due)
+
+
+def _tasks(conn: Connection, t: Tables, plan: Plan, rows: Batch) -> None:
+    key = ("execution_arn", "task_id")
+    added = [tuple(getattr(task, c) for c in TASK_COLUMNS) for task in plan.tasks_inserted.values()]
+    rows.insert(conn, t.tasks, TASK_COLUMNS, added)
+    statuses = [(arn, task_id, status) for (arn, task_id), status in plan.task_status.items()]
+    rows.update(conn, t.tasks, key, ("status",), statuses)
+    rows.delete(conn, t.tasks, key, list(plan.tasks_deleted))
 
 
 def _finish(conn: Connection, t: Tables, arns: list[str]) -> None:

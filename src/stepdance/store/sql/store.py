@@ -40,11 +40,19 @@ from stepdance.store.sql.engine import create_all, drop_all, mapped
 from stepdance.store.sql.schema import Tables
 
 
+def _duplicate(error: StoreError) -> bool:
+    cause = error.__cause__
+    return isinstance(cause, exc.IntegrityError) or "IntegrityError" in {
+        c.__name__ for c in type(cause).__mro__
+    }
+
+
 class SqlStore(Store):
     def __init__(self, writer: Engine, tables: Tables, reader: Engine | None = None) -> None:
         self._writer = writer
         self._reader = reader or writer
         self.tables = tables
+        self.concurrent_commits = 2 if writer.dialect.name == "postgresql" else 1
         create_all(writer, tables)
 
     @contextmanager
@@ -157,8 +165,16 @@ class SqlStore(Store):
     def commit(self, changes: Sequence[Change]) -> list[StoreError | None]:
         if not changes:
             return []
-        with self._write() as conn:
-            return commit.commit(conn, self.tables, changes)
+        for attempt in range(3):
+            try:
+                with self._write() as conn:
+                    return commit.commit(conn, self.tables, changes)
+            except StoreError as error:
+                # Another process inserted one of our new executions after our check (PostgreSQL, where
+                # writers run side by side): the next attempt sees it and refuses just that change.
+                if attempt == 2 or not _duplicate(error):
+                    raise
+        raise AssertionError("unreachable")
 
     def get_execution(self, arn: str) -> ExecutionRecord:
         ex = self.tables.executions

@@ -1,0 +1,122 @@
+"""One actor per execution this worker advances: its signals are applied one at a time, in order.
+
+The actor takes every signal waiting in its queue, feeds them to the interpreter one after the other, and
+writes the resulting steps as one change through the group committer. Only once that change is durable
+are the steps' commands released (write-ahead): a task is never invoked before the events saying it was
+scheduled are committed, and a result is committed before anything the next state does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from stepdance.asl import machine
+from stepdance.asl.definition import Definition
+from stepdance.asl.protocol import (
+    Command,
+    Signal,
+    TaskFailed,
+    TaskHeartbeat,
+    TaskStarted,
+    TaskSucceeded,
+    TimerFired,
+)
+from stepdance.engine.changes import Pending, extend
+from stepdance.store import Change, StoreError
+
+if TYPE_CHECKING:
+    from stepdance.engine.runtime import Engine
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    signal: Signal
+    signal_id: int | None = None  # set when the signal was queued in the store
+
+
+class Actor:
+    def __init__(
+        self,
+        engine: Engine,
+        arn: str,
+        definition: Definition,
+        state: dict[str, Any],
+        version: int,
+        pending: Pending,
+    ) -> None:
+        self.engine = engine
+        self.arn = arn
+        self.definition = definition
+        self.state = state
+        self.version = version
+        self.pending = pending
+        self.status = "RUNNING"
+        self._queue: asyncio.Queue[Delivery] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name=f"actor {self.arn}")
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    def deliver(self, signal: Signal, signal_id: int | None = None) -> None:
+        self._queue.put_nowait(Delivery(signal, signal_id))
+
+    async def _run(self) -> None:
+        try:
+            while self.status == "RUNNING" and not self.engine.stopping:
+                deliveries = [await self._queue.get()]
+                while not self._queue.empty():
+                    deliveries.append(self._queue.get_nowait())
+                await self._apply(deliveries)
+        except StoreError as error:
+            self.engine.lost(self, error)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # an interpreter bug must not take the worker down with it
+            log.exception("execution %s stopped advancing", self.arn)
+            self.engine.lost(self, error)
+        else:
+            if self.status != "RUNNING":
+                self.engine.finished(self)
+
+    async def _apply(self, deliveries: list[Delivery]) -> None:
+        now = self.engine.clock()
+        change = Change(self.arn, self.version, self.engine.owner)
+        commands: list[Command] = []
+        consumed: list[int] = []
+        for delivery in deliveries:
+            if delivery.signal_id is not None:
+                consumed.append(delivery.signal_id)
+            if self.status != "RUNNING" or not self._wanted(delivery.signal):
+                continue
+            step = machine.advance(self.definition, self.state, delivery.signal, now)
+            extend(change, self.pending, step, now, signal=delivery.signal)
+            self.state, self.status = step.state, step.status
+            commands += step.commands
+        change.signals_consumed = consumed
+        if not commands and change.snapshot is None:
+            if consumed:  # nothing to apply (stale signals): only forget them
+                change.version = None
+                await self.engine.committer.submit(change)
+                self.engine.consumed(consumed)
+            return
+        await self.engine.committer.submit(change)
+        self.version += 1
+        self.engine.consumed(consumed)
+        self.engine.dispatch(self, commands)
+
+    def _wanted(self, signal: Signal) -> bool:
+        """Whether the signal is still awaited: results of cancelled tasks and disarmed timers are not."""
+        if isinstance(signal, TaskSucceeded | TaskFailed | TaskHeartbeat | TaskStarted):
+            return signal.task_id in self.pending.tasks
+        if isinstance(signal, TimerFired):
+            return signal.timer_id in self.pending.timers
+        return True

@@ -1,0 +1,352 @@
+"""The engine: advances executions durably, many at once, on one asyncio loop.
+
+It owns the executions it runs through a lease, one :class:`~stepdance.engine.actor.Actor` each; a group
+committer writes their steps; a timer loop fires Wait, retry and timeout timers; handlers run as asyncio
+tasks or in a thread pool. Background loops renew the leases, take over executions whose owner died (and
+re-issue what they were waiting on), and pick up signals other processes queued in the store.
+
+``Engine(store, worker=False)`` starts and signals executions without running them: a worker process
+sharing the store takes them over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from stepdance.asl import machine
+from stepdance.asl.definition import Definition
+from stepdance.asl.protocol import (
+    CancelTask,
+    CancelTimer,
+    Command,
+    ExecutionInfo,
+    InvokeTask,
+    Signal,
+    StartTimer,
+    TaskSucceeded,
+)
+from stepdance.engine import background
+from stepdance.engine.actor import Actor
+from stepdance.engine.aio import wait_event
+from stepdance.engine.changes import Pending, extend, invocation
+from stepdance.engine.committer import GroupCommitter
+from stepdance.engine.handlers import Handler, Handlers, TaskContext, idempotency_key, invoke
+from stepdance.engine.timers import TimerWheel
+from stepdance.settings import Settings
+from stepdance.store import (
+    Change,
+    ExecutionRecord,
+    LeaseLost,
+    StateMachineRecord,
+    Store,
+    TaskRecord,
+)
+
+log = logging.getLogger(__name__)
+
+
+class Engine:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings | None = None,
+        *,
+        worker: bool = True,
+        owner: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.settings = settings or Settings.from_env()
+        self.worker = worker
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.clock = clock
+        self.handlers = Handlers()
+        self.committer = GroupCommitter(store)
+        self.stopping = False
+        self._actors: dict[str, Actor] = {}
+        self._inflight: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._delivered: dict[int, str] = {}  # queued signal id -> execution, handed to an actor
+        self._definitions: dict[tuple[str, str], Definition] = {}
+        self._finished: dict[str, asyncio.Event] = {}  # executions someone waits for
+        self._activity_ready: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
+        self.signals_ready = asyncio.Event()
+        self._wheel = TimerWheel(self._timer_fired, clock)
+        self._threads = ThreadPoolExecutor(self.settings.handler_threads, thread_name_prefix="stepdance-task")
+        self._background: list[asyncio.Task[None]] = []
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def register(self, resource: str, fn: Handler | None = None) -> Any:
+        """Register ``fn`` as the handler of ``resource``; without ``fn``, a decorator."""
+        if fn is not None:
+            self.handlers.register(resource, fn)
+            return fn
+
+        def decorate(handler: Handler) -> Handler:
+            self.handlers.register(resource, handler)
+            return handler
+
+        return decorate
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._background = [loop.create_task(self.committer.run(), name="committer")]
+        if self.worker:
+            self._background += [
+                loop.create_task(self._wheel.run(), name="timers"),
+                loop.create_task(background.keep_leases(self), name="leases"),
+                loop.create_task(background.fetch_signals(self), name="signals"),
+            ]
+
+    async def stop(self) -> None:
+        """Stop advancing, let the changes already submitted commit, and hand the leases back."""
+        self.stopping = True
+        for task in list(self._inflight.values()):
+            task.cancel()
+        await self.committer.drain()
+        for actor in list(self._actors.values()):
+            actor.stop()
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, *self._inflight.values(), return_exceptions=True)
+        self._actors.clear()
+        if self.worker:
+            try:
+                await asyncio.to_thread(self.store.release_leases, self.owner)
+            except Exception:
+                log.warning("could not release the leases of %s; they will expire", self.owner)
+        self._threads.shutdown(wait=False, cancel_futures=True)
+        self.committer.close()
+
+    async def __aenter__(self) -> Engine:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.stop()
+
+    @property
+    def running(self) -> int:
+        """How many executions this worker is advancing."""
+        return len(self._actors)
+
+    # ------------------------------------------------------------------ starting and signalling executions
+
+    async def launch(self, sm: StateMachineRecord, name: str, input_text: str, arn: str) -> ExecutionRecord:
+        """Start an execution of ``sm``: its first step and the execution row commit together."""
+        now = self.clock()
+        definition = self.definition_of(sm)
+        info = ExecutionInfo(arn, name, sm.arn, sm.name, sm.role_arn, machine.iso(now))
+        step = machine.start(definition, info, input_text, now)
+        owner = self.owner if self.worker else None
+        lease_until = now + self.settings.lease_seconds if self.worker else 0.0
+        record = ExecutionRecord(arn, sm.arn, name, sm.revision_id, input_text, now, owner=owner)
+        record.lease_until = lease_until
+        pending = Pending()
+        change = Change(arn, 0, owner, create=record)
+        extend(change, pending, step, now)
+        await self.committer.submit(change)
+        if step.status == "RUNNING" and self.worker:
+            actor = self._actor(arn, definition, step.state, 1, pending)
+            self.dispatch(actor, step.commands)
+        elif step.status != "RUNNING":
+            self._set_finished(arn)
+        self._notify_activities(step.commands)
+        return record
+
+    async def signal(self, arn: str, signal: Signal) -> None:
+        """Queue a signal for an execution in the store (durable), for whichever worker owns it."""
+        from stepdance.engine.signals import encode
+
+        await asyncio.to_thread(self.store.add_signal, arn, encode(signal), self.clock())
+        self.signals_ready.set()
+
+    def signals_queued(self) -> None:
+        """Something was queued in the store for an execution: look now instead of at the next poll."""
+        self.signals_ready.set()
+
+    async def adopt(self, records: Sequence[ExecutionRecord]) -> None:
+        """Advance these executions from their durable state: re-arm their timers, re-issue their tasks."""
+        if not records or not self.worker:
+            return
+        arns = [r.arn for r in records]
+        timers = await asyncio.to_thread(self.store.timers, arns)
+        tasks = await asyncio.to_thread(self.store.open_tasks, arns)
+        pendings = {arn: Pending() for arn in arns}
+        for timer in timers:
+            pendings[timer.execution_arn].timers[timer.timer_id] = timer.due
+        for task in tasks:
+            pendings[task.execution_arn].tasks[task.task_id] = task
+        for record in records:
+            if record.owner != self.owner or record.status != "RUNNING" or record.snapshot is None:
+                continue
+            old = self._actors.pop(record.arn, None)
+            if old is not None:
+                old.stop()
+            definition = await self.definition(record.state_machine_arn, record.revision_id)
+            pending = pendings[record.arn]
+            self._actor(record.arn, definition, record.snapshot, record.version, pending)
+            for timer_id, due in pending.timers.items():
+                self._wheel.set(record.arn, timer_id, due)
+            for task in list(pending.tasks.values()):
+                self._reissue(record.arn, task)
+        self.signals_ready.set()
+
+    def _reissue(self, arn: str, task: TaskRecord) -> None:
+        if task.kind == "activity":
+            self._activity_ready[task.resource].set()
+        elif (arn, task.task_id) not in self._inflight and task.status != "SUBMITTED":
+            self._invoke(arn, invocation(task))
+
+    def _actor(
+        self, arn: str, definition: Definition, state: dict[str, Any], version: int, pending: Pending
+    ) -> Actor:
+        actor = Actor(self, arn, definition, state, version, pending)
+        self._actors[arn] = actor
+        actor.start()
+        return actor
+
+    # ------------------------------------------------------------------ what actors call back
+
+    def dispatch(self, actor: Actor, commands: list[Command]) -> None:
+        """Carry out the commands of a committed change."""
+        for command in commands:
+            match command:
+                case InvokeTask(task_id=task_id) if task_id in actor.pending.tasks:
+                    if command.kind == "activity":
+                        self._activity_ready[command.resource].set()
+                    else:
+                        self._invoke(actor.arn, command)
+                case StartTimer(timer_id=timer_id, due=due) if actor.pending.timers.get(timer_id) == due:
+                    self._wheel.set(actor.arn, timer_id, due)
+                case CancelTimer(timer_id=timer_id):
+                    self._wheel.cancel(actor.arn, timer_id)
+                case CancelTask(task_id=task_id):
+                    running = self._inflight.get((actor.arn, task_id))
+                    if running is not None:
+                        running.cancel()
+
+    def consumed(self, signal_ids: list[int]) -> None:
+        for signal_id in signal_ids:
+            self._delivered.pop(signal_id, None)
+
+    def finished(self, actor: Actor) -> None:
+        if self._actors.get(actor.arn) is actor:
+            del self._actors[actor.arn]
+        self._forget(actor.arn)
+        self._set_finished(actor.arn)
+
+    def _set_finished(self, arn: str) -> None:
+        event = self._finished.pop(arn, None)
+        if event is not None:
+            event.set()
+
+    def _forget(self, arn: str) -> None:
+        self._wheel.forget(arn)
+        for signal_id in [i for i, a in self._delivered.items() if a == arn]:
+            del self._delivered[signal_id]
+
+    def lost(self, actor: Actor, error: BaseException) -> None:
+        """The actor's change was refused or failed: forget it, and advance the execution again from the
+        store unless another worker owns it now."""
+        if self._actors.get(actor.arn) is not actor:
+            return
+        del self._actors[actor.arn]
+        self._forget(actor.arn)
+        if isinstance(error, LeaseLost) or self.stopping:
+            log.info("lost %s: %s", actor.arn, error)
+            return
+        asyncio.get_running_loop().create_task(background.readopt(self, actor.arn))
+
+    def deliver(self, arn: str, signal: Signal, signal_id: int | None = None) -> bool:
+        actor = self._actors.get(arn)
+        if actor is None:
+            return False
+        if signal_id is not None:
+            if signal_id in self._delivered:
+                return True
+            self._delivered[signal_id] = arn
+        actor.deliver(signal, signal_id)
+        return True
+
+    def _timer_fired(self, arn: str, timer_id: str) -> None:
+        from stepdance.asl.protocol import TimerFired
+
+        self.deliver(arn, TimerFired(timer_id))
+
+    # ------------------------------------------------------------------ tasks
+
+    def _invoke(self, arn: str, command: InvokeTask) -> None:
+        if self.stopping:
+            return  # the task row stays: whoever advances the execution next invokes it
+        key = (arn, command.task_id)
+        task = asyncio.get_running_loop().create_task(self._run_task(arn, command), name=f"task {key}")
+        self._inflight[key] = task
+        task.add_done_callback(lambda _: self._inflight.pop(key, None))
+
+    async def _run_task(self, arn: str, command: InvokeTask) -> None:
+        context = TaskContext(
+            execution_arn=arn,
+            task_id=command.task_id,
+            state_name=command.state_name,
+            resource=command.resource,
+            idempotency_key=idempotency_key(arn, command.task_id),
+            token=command.token,
+            timeout_seconds=command.timeout_seconds,
+            heartbeat_seconds=command.heartbeat_seconds,
+        )
+        signal = await invoke(self.handlers, command, context, self._threads)
+        if command.kind == "callback" and isinstance(signal, TaskSucceeded):
+            # The handler handed the token on; the result comes later with SendTaskSuccess.
+            side = Change(arn, None, self.owner, task_status={command.task_id: "SUBMITTED"})
+            await self.committer.submit(side)
+            return
+        self.deliver(arn, signal)
+
+    def _notify_activities(self, commands: list[Command]) -> None:
+        for command in commands:
+            if isinstance(command, InvokeTask) and command.kind == "activity":
+                self._activity_ready[command.resource].set()
+
+    async def wait_for_activity(self, activity_arn: str, seconds: float) -> None:
+        """Until a task of the activity may be ready (this process scheduled one) or ``seconds`` passed."""
+        event = self._activity_ready[activity_arn]
+        await wait_event(event, seconds)
+        event.clear()
+
+    # ------------------------------------------------------------------ definitions and waiting
+
+    def definition_of(self, sm: StateMachineRecord) -> Definition:
+        key = (sm.arn, sm.revision_id)
+        if key not in self._definitions:
+            self._definitions[key] = Definition.parse(sm.definition)
+        return self._definitions[key]
+
+    async def definition(self, sm_arn: str, revision_id: str) -> Definition:
+        if (sm_arn, revision_id) not in self._definitions:
+            revision = await asyncio.to_thread(self.store.get_revision, sm_arn, revision_id)
+            return self.definition_of(revision)
+        return self._definitions[(sm_arn, revision_id)]
+
+    async def wait(self, arn: str, seconds: float | None = None) -> ExecutionRecord:
+        """The execution once it is no longer RUNNING (wherever it runs); TimeoutError after ``seconds``."""
+        deadline = None if seconds is None else time.monotonic() + seconds
+        while True:
+            event = self._finished.setdefault(arn, asyncio.Event())
+            if arn not in self._actors:  # it runs elsewhere, or it has finished: look
+                record = await asyncio.to_thread(self.store.get_execution, arn)
+                if record.status != "RUNNING":
+                    return record
+            left = 0.5 if deadline is None else min(0.5, deadline - time.monotonic())
+            if left <= 0:
+                raise TimeoutError(f"{arn} is still RUNNING")
+            await wait_event(event, left)

@@ -1,0 +1,120 @@
+"""Many rows in few statements: how each backend writes a batch's rows.
+
+SQLite runs in-process, so ``executemany`` costs no round trips. PostgreSQL pays one round trip per row
+with ``executemany`` (measured: ~0.1 ms each, the bulk of a batch's time), so there every operation is a
+single statement over ``unnest`` of one array per column, whatever the number of rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Float, Table, and_, bindparam, func, select, update
+from sqlalchemy import delete as sql_delete
+from sqlalchemy.dialects import postgresql, sqlite
+
+Row = tuple[Any, ...]
+
+
+class Batch:
+    """The statements of one dialect, built once per table and column list."""
+
+    def __init__(self, dialect: str) -> None:
+        self.pg = dialect == "postgresql"
+        self._cache: dict[tuple[Any, ...], Any] = {}
+
+    def insert(self, conn: Connection, table: Table, columns: Sequence[str], rows: list[Row]) -> None:
+        if rows:
+            self._run(conn, ("insert", table, tuple(columns)), rows)
+
+    def upsert(
+        self, conn: Connection, table: Table, key: Sequence[str], columns: Sequence[str], rows: list[Row]
+    ) -> None:
+        """Insert, or update the non-key ``columns`` of the row with the same ``key``."""
+        if rows:
+            self._run(conn, ("upsert", table, tuple(columns), tuple(key)), rows)
+
+    def update(
+        self,
+        conn: Connection,
+        table: Table,
+        key: Sequence[str],
+        columns: Sequence[str],
+        rows: list[Row],
+        keep: frozenset[str] = frozenset(),
+    ) -> None:
+        """Set ``columns`` of the rows whose ``key`` columns hold a row's first values; a None in a
+        ``keep`` column leaves that column as it is."""
+        if rows:
+            self._run(conn, ("update", table, tuple(key), tuple(columns), keep), rows)
+
+    def delete(self, conn: Connection, table: Table, key: Sequence[str], rows: list[Row]) -> None:
+        if rows:
+            self._run(conn, ("delete", table, tuple(key)), rows)
+
+    def _run(self, conn: Connection, spec: tuple[Any, ...], rows: list[Row]) -> None:
+        if spec not in self._cache:
+            self._cache[spec] = self._build(spec)
+        statement, floats = self._cache[spec]
+        if self.pg:
+            # One array per column; a binary array holds one type, so float columns get floats only.
+            arrays = {
+                f"c{i}": [None if v is None else float(v) for v in values] if i in floats else list(values)
+                for i, values in enumerate(zip(*rows, strict=True))
+            }
+            conn.execute(statement, arrays)
+        else:
+            conn.execute(statement, [{f"c{i}": v for i, v in enumerate(row)} for row in rows])
+
+    def _build(self, spec: tuple[Any, ...]) -> tuple[Any, frozenset[int]]:
+        """The statement, and which of its row positions hold floats."""
+        kind, table = spec[0], spec[1]
+        columns = (*spec[2], *spec[3]) if kind == "update" else spec[2]
+        floats = frozenset(i for i, c in enumerate(columns) if isinstance(table.c[c].type, Float))
+        if kind == "insert":
+            return self._insert(table, spec[2]), floats
+        if kind == "upsert":
+            statement = self._insert(table, spec[2])
+            rest = {c: statement.excluded[c] for c in spec[2] if c not in spec[3]}
+            return statement.on_conflict_do_update(index_elements=list(spec[3]), set_=rest), floats
+        if kind == "update":
+            return self._update(table, spec[2], spec[3], spec[4]), floats
+        return self._delete(table, spec[2]), floats
+
+    def _source(self, table: Table, columns: Sequence[str]) -> Any:
+        """Per column, what a row's value is: a bind (SQLite) or a column of the unnested arrays (PG)."""
+        if not self.pg:
+            return [bindparam(f"c{i}", type_=table.c[c].type) for i, c in enumerate(columns)]
+        arrays = [bindparam(f"c{i}", type_=postgresql.ARRAY(table.c[c].type)) for i, c in enumerate(columns)]
+        rows = func.unnest(*arrays).table_valued(*columns).render_derived(name="v")
+        return [rows.c[c] for c in columns]
+
+    def _insert(self, table: Table, columns: Sequence[str]) -> Any:
+        values = self._source(table, columns)
+        if self.pg:
+            return postgresql.insert(table).from_select(list(columns), select(*values))
+        return sqlite.insert(table).values(dict(zip(columns, values, strict=True)))
+
+    def _update(self, table: Table, key: Sequence[str], columns: Sequence[str], keep: frozenset[str]) -> Any:
+        source = self._source(table, (*key, *columns))
+        keys, new = source[: len(key)], source[len(key) :]
+        values = {
+            c: func.coalesce(v, table.c[c]) if c in keep else v for c, v in zip(columns, new, strict=True)
+        }
+        match = and_(*(table.c[c] == v for c, v in zip(key, keys, strict=True)))
+        return update(table).where(match).values(values)
+
+    def _delete(self, table: Table, key: Sequence[str]) -> Any:
+        source = self._source(table, key)
+        return sql_delete(table).where(and_(*(table.c[c] == v for c, v in zip(key, source, strict=True))))
+
+
+_BATCHES: dict[str, Batch] = {}
+
+
+def batch_for(conn: Connection) -> Batch:
+    name = conn.dialect.name
+    if name not in _BATCHES:
+        _BATCHES[name] = Batch(name)
+    return _BATCHES[name]
