@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from stepdance.cli.conformance import conformance_app
+from stepdance.cli.demo import demo_cmd
 from stepdance.cli.validate import validate_cmd
 from stepdance.cli.worker import worker_cmd
 
@@ -34,3 +35,4 @@ def version() -> None:
 app.command("validate")(validate_cmd)
 app.add_typer(conformance_app, name="conformance")
 app.command("worker")(worker_cmd)
+app.command("demo")(demo_cmd)

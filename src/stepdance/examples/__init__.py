@@ -1,0 +1,1 @@
+"""Small, self-contained examples that run on the engine (the demo's order saga)."""
