@@ -15,6 +15,9 @@ STEPDANCE_POLL_SECONDS          how often a worker looks for signals other  ``0.
 STEPDANCE_REGION                the region in ARNs                          ``us-east-1``
 STEPDANCE_ACCOUNT               the account id in ARNs                      ``123456789012``
 STEPDANCE_HANDLER_THREADS       threads running synchronous task handlers   ``32``
+STEPDANCE_CLAIM_BATCH           how many unowned executions a worker takes  ``100``
+                                at a time (smaller spreads them over more
+                                workers)
 ==============================  ==========================================  ==========================
 """
 
@@ -35,6 +38,7 @@ class Settings:
     region: str = "us-east-1"
     account: str = "123456789012"
     handler_threads: int = 32
+    claim_batch: int = 100
 
     @property
     def store(self) -> str:
@@ -58,6 +62,7 @@ class Settings:
             region=get("REGION") or defaults.region,
             account=get("ACCOUNT") or defaults.account,
             handler_threads=int(get("HANDLER_THREADS") or defaults.handler_threads),
+            claim_batch=int(get("CLAIM_BATCH") or defaults.claim_batch),
         )
 
     def with_store(self, url: str | None) -> Settings:

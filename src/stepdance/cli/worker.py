@@ -1,7 +1,7 @@
 """``stepdance worker``: advance executions from the configured store until SIGTERM or SIGINT.
 
 Handlers come from ``--handlers module.path``: the module either defines ``register(engine)``, which calls
-``engine.register(resource, fn)``, or a ``HANDLERS`` dict from resource name to function. Several workers
+``engine.register(resource, fn)``, or else a ``HANDLERS`` dict from resource name to function. Several workers
 may share one PostgreSQL store; each takes over the executions of a worker that died once its lease runs
 out. On SIGTERM/SIGINT the worker finishes the transitions it is writing and hands its leases back.
 """
@@ -43,8 +43,9 @@ def load_handlers(engine: Engine, module_name: str) -> int:
     register = getattr(module, "register", None)
     if callable(register):
         register(engine)
-    for resource, fn in getattr(module, "HANDLERS", {}).items():
-        engine.register(resource, fn)
+    else:
+        for resource, fn in getattr(module, "HANDLERS", {}).items():
+            engine.register(resource, fn)
     return len(engine.handlers) - before
 
 

@@ -1,7 +1,7 @@
 """A worker's background loops: keeping leases, taking over dead workers' executions, fetching signals.
 
-Leases are renewed every quarter of their length, and expired ones (a worker that died, or executions
-nobody owns yet) are claimed at the same pace, straight away at start. Signals queued in the store by
+Leases are renewed every quarter of their length; expired ones (a worker that died) and executions nobody
+owns yet are claimed straight away at start, then at least every second. Signals queued in the store by
 other processes are fetched every ``poll_seconds``, or at once when this process queued one itself.
 """
 
@@ -20,36 +20,38 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CLAIM_BATCH = 200
+CLAIM_SECONDS = 1.0  # how soon an execution nobody owns (started by a client that does not run them) is taken
 
 
 async def keep_leases(engine: Engine) -> None:
+    """Renew every quarter lease; look for executions to take over at least every second."""
     lease = engine.settings.lease_seconds
+    renewed = float("-inf")
     while True:
+        pause = min(lease / 4, CLAIM_SECONDS)
         try:
             now = engine.clock()
-            await asyncio.to_thread(engine.store.renew_leases, engine.owner, now + lease)
-            await take_over(engine)
+            if now - renewed >= lease / 4:
+                await asyncio.to_thread(engine.store.renew_leases, engine.owner, now + lease)
+                renewed = now
+            if await take_over(engine) == engine.settings.claim_batch:
+                pause = engine.settings.poll_seconds  # more are waiting: come back soon, leave some to others
         except StoreError as error:
             log.warning("could not renew or claim leases: %s", error)
-        await asyncio.sleep(lease / 4)
+        await asyncio.sleep(pause)
 
 
 async def take_over(engine: Engine) -> int:
-    """Claim executions whose lease expired and advance them here; returns how many."""
-    claimed = 0
-    while True:
-        now = engine.clock()
-        lease_until = now + engine.settings.lease_seconds
-        records = await asyncio.to_thread(
-            engine.store.claim_executions, engine.owner, now, lease_until, CLAIM_BATCH
-        )
-        if records:
-            log.info("took over %d executions", len(records))
-            await engine.adopt(records)
-        claimed += len(records)
-        if len(records) < CLAIM_BATCH:
-            return claimed
+    """Claim up to ``claim_batch`` executions whose lease expired (or that nobody owns) and advance them
+    here; returns how many. One batch per tick leaves the rest to other workers."""
+    now = engine.clock()
+    lease_until = now + engine.settings.lease_seconds
+    claim = engine.store.claim_executions
+    records = await asyncio.to_thread(claim, engine.owner, now, lease_until, engine.settings.claim_batch)
+    if records:
+        log.info("took over %d executions", len(records))
+        await engine.adopt(records)
+    return len(records)
 
 
 async def fetch_signals(engine: Engine) -> None:

@@ -107,8 +107,10 @@ class Engine:
                 loop.create_task(background.fetch_signals(self), name="signals"),
             ]
 
-    async def stop(self) -> None:
-        """Stop advancing, let the changes already submitted commit, and hand the leases back."""
+    async def stop(self, *, release_leases: bool = True) -> None:
+        """Stop advancing, let the changes already submitted commit, and hand the leases back (unless
+        ``release_leases`` is false: then other workers take the executions over when the leases expire,
+        as after a crash)."""
         self.stopping = True
         for task in list(self._inflight.values()):
             task.cancel()
@@ -119,7 +121,7 @@ class Engine:
             task.cancel()
         await asyncio.gather(*self._background, *self._inflight.values(), return_exceptions=True)
         self._actors.clear()
-        if self.worker:
+        if self.worker and release_leases:
             try:
                 await asyncio.to_thread(self.store.release_leases, self.owner)
             except Exception:
