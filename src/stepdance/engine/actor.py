@@ -25,7 +25,7 @@ from stepdance.asl.protocol import (
     TimerFired,
 )
 from stepdance.engine.changes import Pending, extend
-from stepdance.store import Change, StoreError
+from stepdance.store import Change, ExecutionRecord, StoreError
 
 if TYPE_CHECKING:
     from stepdance.engine.runtime import Engine
@@ -43,17 +43,17 @@ class Actor:
     def __init__(
         self,
         engine: Engine,
-        arn: str,
+        record: ExecutionRecord,
         definition: Definition,
         state: dict[str, Any],
-        version: int,
         pending: Pending,
     ) -> None:
         self.engine = engine
-        self.arn = arn
+        self.record = record  # the row as this actor last wrote it (without the snapshot)
+        self.arn = record.arn
         self.definition = definition
         self.state = state
-        self.version = version
+        self.version = record.version
         self.pending = pending
         self.status = "RUNNING"
         self._queue: asyncio.Queue[Delivery] = asyncio.Queue()
@@ -110,8 +110,18 @@ class Actor:
             return
         await self.engine.committer.submit(change)
         self.version += 1
+        self._written(change)
         self.engine.consumed(consumed)
         self.engine.dispatch(self, commands)
+
+    def _written(self, change: Change) -> None:
+        record = self.record
+        record.version = self.version
+        if change.events:
+            record.last_event_id = int(change.events[-1]["id"])
+        if change.status is not None and change.status != "RUNNING":
+            record.status, record.stop_date = change.status, change.stop_date
+            record.output, record.error, record.cause = change.output, change.error, change.cause
 
     def _wanted(self, signal: Signal) -> bool:
         """Whether the signal is still awaited: results of cancelled tasks and disarmed timers are not."""

@@ -13,12 +13,10 @@ then comes back wrapped in ``Payload`` as the Lambda integration returns it).
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import json
 import uuid
-from collections.abc import Awaitable, Callable
-from concurrent.futures import Executor
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +67,9 @@ class Call:
     payload: Any
     wrap_lambda: bool
 
+    def arguments(self, context: TaskContext) -> tuple[Any, ...]:
+        return (self.payload, context) if self.handler.wants_context else (self.payload,)
+
 
 class Handlers:
     def __init__(self) -> None:
@@ -107,27 +108,37 @@ class Handlers:
         return self._by_name.get(short)
 
 
-async def invoke(handlers: Handlers, command: InvokeTask, context: TaskContext, threads: Executor) -> Signal:
-    """Run the task's handler; its outcome as the signal to feed the interpreter."""
-    call = handlers.resolve(command.resource, command.payload)
-    if call is None:
-        cause = f"No handler registered for {command.resource}"
-        return TaskFailed(command.task_id, errors.TASK_FAILED, cause)
+def unresolved(command: InvokeTask) -> Signal:
+    return TaskFailed(command.task_id, errors.TASK_FAILED, f"No handler registered for {command.resource}")
+
+
+def run_sync(call: Call, context: TaskContext) -> Signal:
+    """Call a synchronous handler (in a worker thread); its outcome as a signal."""
     try:
-        result = await _run(call, context, threads)
-        if call.wrap_lambda:
-            result = {"ExecutedVersion": "$LATEST", "Payload": result, "StatusCode": 200}
-        return TaskSucceeded(command.task_id, json.dumps(result, separators=(",", ":"), ensure_ascii=False))
-    except TaskFailure as failure:
-        return TaskFailed(command.task_id, failure.error, failure.cause)
-    except Exception as exc:  # a handler's own bug fails the task, as an unhandled Lambda error does
-        return TaskFailed(command.task_id, type(exc).__name__, str(exc))
+        return succeeded(call, context, call.handler.fn(*call.arguments(context)))
+    except Exception as exc:
+        return failed(context, exc)
 
 
-async def _run(call: Call, context: TaskContext, threads: Executor) -> Any:
-    registered = call.handler
-    args = (call.payload, context) if registered.wants_context else (call.payload,)
-    if registered.is_async:
-        awaitable: Awaitable[Any] = registered.fn(*args)
-        return await awaitable
-    return await asyncio.get_running_loop().run_in_executor(threads, registered.fn, *args)
+async def run_async(call: Call, context: TaskContext) -> Signal:
+    try:
+        return succeeded(call, context, await call.handler.fn(*call.arguments(context)))
+    except Exception as exc:
+        return failed(context, exc)
+
+
+def succeeded(call: Call, context: TaskContext, result: Any) -> Signal:
+    if call.wrap_lambda:
+        result = {"ExecutedVersion": "$LATEST", "Payload": result, "StatusCode": 200}
+    try:
+        output = json.dumps(result, separators=(",", ":"), ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        return failed(context, exc)
+    return TaskSucceeded(context.task_id, output)
+
+
+def failed(context: TaskContext, exc: Exception) -> Signal:
+    if isinstance(exc, TaskFailure):
+        return TaskFailed(context.task_id, exc.error, exc.cause)
+    # A handler's own bug fails the task, as an unhandled Lambda error does.
+    return TaskFailed(context.task_id, type(exc).__name__, str(exc))

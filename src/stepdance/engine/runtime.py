@@ -19,7 +19,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 from stepdance.asl import machine
@@ -39,7 +39,8 @@ from stepdance.engine.actor import Actor
 from stepdance.engine.aio import wait_event
 from stepdance.engine.changes import Pending, extend, invocation
 from stepdance.engine.committer import GroupCommitter
-from stepdance.engine.handlers import Handler, Handlers, TaskContext, idempotency_key, invoke
+from stepdance.engine.handlers import Handler, Handlers
+from stepdance.engine.invoker import Invoker
 from stepdance.engine.timers import TimerWheel
 from stepdance.settings import Settings
 from stepdance.store import (
@@ -73,14 +74,14 @@ class Engine:
         self.committer = GroupCommitter(store)
         self.stopping = False
         self._actors: dict[str, Actor] = {}
-        self._inflight: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._delivered: dict[int, str] = {}  # queued signal id -> execution, handed to an actor
         self._definitions: dict[tuple[str, str], Definition] = {}
         self._finished: dict[str, asyncio.Event] = {}  # executions someone waits for
+        self._final: dict[str, ExecutionRecord] = {}  # how they ended, when they ended here
         self._activity_ready: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
         self.signals_ready = asyncio.Event()
         self._wheel = TimerWheel(self._timer_fired, clock)
-        self._threads = ThreadPoolExecutor(self.settings.handler_threads, thread_name_prefix="stepdance-task")
+        self.invoker = Invoker(self.handlers, self.settings.handler_threads, self._task_done)
         self._background: list[asyncio.Task[None]] = []
 
     # ------------------------------------------------------------------ lifecycle
@@ -112,21 +113,19 @@ class Engine:
         ``release_leases`` is false: then other workers take the executions over when the leases expire,
         as after a crash)."""
         self.stopping = True
-        for task in list(self._inflight.values()):
-            task.cancel()
+        handlers = self.invoker.stop()
         await self.committer.drain()
         for actor in list(self._actors.values()):
             actor.stop()
         for task in self._background:
             task.cancel()
-        await asyncio.gather(*self._background, *self._inflight.values(), return_exceptions=True)
+        await asyncio.gather(*self._background, *handlers, return_exceptions=True)
         self._actors.clear()
         if self.worker and release_leases:
             try:
                 await asyncio.to_thread(self.store.release_leases, self.owner)
             except Exception:
                 log.warning("could not release the leases of %s; they will expire", self.owner)
-        self._threads.shutdown(wait=False, cancel_futures=True)
         self.committer.close()
 
     async def __aenter__(self) -> Engine:
@@ -158,7 +157,7 @@ class Engine:
         extend(change, pending, step, now)
         await self.committer.submit(change)
         if step.status == "RUNNING" and self.worker:
-            actor = self._actor(arn, definition, step.state, 1, pending)
+            actor = self._actor(record, definition, step.state, pending)
             self.dispatch(actor, step.commands)
         elif step.status != "RUNNING":
             self._set_finished(arn)
@@ -196,7 +195,7 @@ class Engine:
                 old.stop()
             definition = await self.definition(record.state_machine_arn, record.revision_id)
             pending = pendings[record.arn]
-            self._actor(record.arn, definition, record.snapshot, record.version, pending)
+            self._actor(record, definition, record.snapshot, pending)
             for timer_id, due in pending.timers.items():
                 self._wheel.set(record.arn, timer_id, due)
             for task in list(pending.tasks.values()):
@@ -206,14 +205,14 @@ class Engine:
     def _reissue(self, arn: str, task: TaskRecord) -> None:
         if task.kind == "activity":
             self._activity_ready[task.resource].set()
-        elif (arn, task.task_id) not in self._inflight and task.status != "SUBMITTED":
+        elif not self.invoker.running(arn, task.task_id) and task.status != "SUBMITTED":
             self._invoke(arn, invocation(task))
 
     def _actor(
-        self, arn: str, definition: Definition, state: dict[str, Any], version: int, pending: Pending
+        self, record: ExecutionRecord, definition: Definition, state: dict[str, Any], pending: Pending
     ) -> Actor:
-        actor = Actor(self, arn, definition, state, version, pending)
-        self._actors[arn] = actor
+        actor = Actor(self, replace(record, snapshot=None), definition, state, pending)
+        self._actors[record.arn] = actor
         actor.start()
         return actor
 
@@ -233,9 +232,7 @@ class Engine:
                 case CancelTimer(timer_id=timer_id):
                     self._wheel.cancel(actor.arn, timer_id)
                 case CancelTask(task_id=task_id):
-                    running = self._inflight.get((actor.arn, task_id))
-                    if running is not None:
-                        running.cancel()
+                    self.invoker.cancel(actor.arn, task_id)
 
     def consumed(self, signal_ids: list[int]) -> None:
         for signal_id in signal_ids:
@@ -245,11 +242,13 @@ class Engine:
         if self._actors.get(actor.arn) is actor:
             del self._actors[actor.arn]
         self._forget(actor.arn)
-        self._set_finished(actor.arn)
+        self._set_finished(actor.arn, actor.record)
 
-    def _set_finished(self, arn: str) -> None:
+    def _set_finished(self, arn: str, record: ExecutionRecord | None = None) -> None:
         event = self._finished.pop(arn, None)
         if event is not None:
+            if record is not None:
+                self._final[arn] = record  # saves the waiter a read
             event.set()
 
     def _forget(self, arn: str) -> None:
@@ -288,29 +287,15 @@ class Engine:
     # ------------------------------------------------------------------ tasks
 
     def _invoke(self, arn: str, command: InvokeTask) -> None:
-        if self.stopping:
-            return  # the task row stays: whoever advances the execution next invokes it
-        key = (arn, command.task_id)
-        task = asyncio.get_running_loop().create_task(self._run_task(arn, command), name=f"task {key}")
-        self._inflight[key] = task
-        task.add_done_callback(lambda _: self._inflight.pop(key, None))
+        if not self.stopping:  # else the task row stays: whoever advances the execution next invokes it
+            self.invoker.start(arn, command)
 
-    async def _run_task(self, arn: str, command: InvokeTask) -> None:
-        context = TaskContext(
-            execution_arn=arn,
-            task_id=command.task_id,
-            state_name=command.state_name,
-            resource=command.resource,
-            idempotency_key=idempotency_key(arn, command.task_id),
-            token=command.token,
-            timeout_seconds=command.timeout_seconds,
-            heartbeat_seconds=command.heartbeat_seconds,
-        )
-        signal = await invoke(self.handlers, command, context, self._threads)
+    def _task_done(self, arn: str, command: InvokeTask, signal: Signal) -> None:
         if command.kind == "callback" and isinstance(signal, TaskSucceeded):
-            # The handler handed the token on; the result comes later with SendTaskSuccess.
+            # The handler handed the token on; the result comes later with SendTaskSuccess. Recording that
+            # it was handed on keeps a worker taking over from calling the handler again.
             side = Change(arn, None, self.owner, task_status={command.task_id: "SUBMITTED"})
-            await self.committer.submit(side)
+            self.committer.submit(side).add_done_callback(_log_failure)
             return
         self.deliver(arn, signal)
 
@@ -344,6 +329,8 @@ class Engine:
         deadline = None if seconds is None else time.monotonic() + seconds
         while True:
             event = self._finished.setdefault(arn, asyncio.Event())
+            if arn in self._final:
+                return self._final.pop(arn)
             if arn not in self._actors:  # it runs elsewhere, or it has finished: look
                 record = await asyncio.to_thread(self.store.get_execution, arn)
                 if record.status != "RUNNING":
@@ -352,3 +339,8 @@ class Engine:
             if left <= 0:
                 raise TimeoutError(f"{arn} is still RUNNING")
             await wait_event(event, left)
+
+
+def _log_failure(future: asyncio.Future[None]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.warning("could not record a callback as handed on: %s", future.exception())

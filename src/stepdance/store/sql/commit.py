@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, any_, bindparam, delete, select, update
+from sqlalchemy.dialects import postgresql
 
 from stepdance.store.errors import StoreError
 from stepdance.store.plan import Plan, make_plan
@@ -24,16 +27,61 @@ UPDATED = ("version", "snapshot", "status", "output", "error", "cause", "stop_da
 KEEP_UNLESS_SET = frozenset(UPDATED) - {"version"}
 
 
+@dataclass(frozen=True, slots=True)
+class Statements:
+    """The statements every commit runs, built once per table set (``arns`` is an expanding bind)."""
+
+    current: Any
+    signals_consumed: Any
+    finish: tuple[Any, ...]
+
+    @classmethod
+    def of(cls, t: Tables, dialect: str) -> Statements:
+        key = (id(t.executions), dialect)
+        if key not in _STATEMENTS:
+            _STATEMENTS[key] = cls._build(t, dialect)
+        return _STATEMENTS[key]
+
+    @classmethod
+    def _build(cls, t: Tables, dialect: str) -> Statements:
+        ex, tk = t.executions, t.tasks
+        pg = dialect == "postgresql"
+
+        def one_of(column: Any, name: str) -> Any:
+            # PostgreSQL: "= ANY(array)" keeps one statement text whatever the count, so it stays prepared.
+            if pg:
+                return column == any_(bindparam(name, type_=postgresql.ARRAY(column.type)))
+            return column.in_(bindparam(name, expanding=True))
+
+        current = (
+            select(ex.c.arn, ex.c.version, ex.c.owner).where(one_of(ex.c.arn, "arns")).order_by(ex.c.arn)
+        )
+        # A finished execution owes nothing: no timers, no signals, no open tasks (tokens stay, closed).
+        finish = (
+            delete(t.timers).where(one_of(t.timers.c.execution_arn, "arns")),
+            delete(t.signals).where(one_of(t.signals.c.execution_arn, "arns")),
+            delete(tk).where(one_of(tk.c.execution_arn, "arns"), tk.c.token.is_(None)),
+            update(tk)
+            .where(one_of(tk.c.execution_arn, "arns"), tk.c.status != "CLOSED")
+            .values(status="CLOSED"),
+        )
+        return cls(
+            current=current.with_for_update() if pg else current,
+            signals_consumed=delete(t.signals).where(one_of(t.signals.c.id, "ids")),
+            finish=finish,
+        )
+
+
+_STATEMENTS: dict[tuple[int, str], Statements] = {}
+
+
 def commit(conn: Connection, t: Tables, changes: Sequence[Change]) -> list[StoreError | None]:
+    statements = Statements.of(t, conn.dialect.name)
     arns = sorted({c.execution_arn for c in changes})
-    ex = t.executions
-    query = select(ex.c.arn, ex.c.version, ex.c.owner).where(ex.c.arn.in_(arns)).order_by(ex.c.arn)
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    current = {row.arn: (row.version, row.owner) for row in conn.execute(query)}
+    current = {row.arn: (row.version, row.owner) for row in conn.execute(statements.current, {"arns": arns})}
     plan = make_plan(changes, current)
     with _pipelined(conn):
-        _write(conn, t, plan)
+        _write(conn, t, plan, statements)
     return plan.results
 
 
@@ -48,15 +96,17 @@ def _pipelined(conn: Connection) -> Iterator[None]:
         yield
 
 
-def _write(conn: Connection, t: Tables, plan: Plan) -> None:
+def _write(conn: Connection, t: Tables, plan: Plan, statements: Statements) -> None:
     rows = batch_for(conn)
     _executions(conn, t, plan, rows)
     _timers(conn, t, plan, rows)
     _tasks(conn, t, plan, rows)
     if plan.signals_consumed:
-        conn.execute(delete(t.signals).where(t.signals.c.id.in_(plan.signals_consumed)))
+        conn.execute(statements.signals_consumed, {"ids": plan.signals_consumed})
     if plan.finished:
-        _finish(conn, t, sorted(plan.finished))
+        finished = {"arns": sorted(plan.finished)}
+        for statement in statements.finish:
+            conn.execute(statement, finished)
 
 
 def _executions(conn: Connection, t: Tables, plan: Plan, rows: Batch) -> None:
@@ -84,14 +134,3 @@ def _tasks(conn: Connection, t: Tables, plan: Plan, rows: Batch) -> None:
     statuses = [(arn, task_id, status) for (arn, task_id), status in plan.task_status.items()]
     rows.update(conn, t.tasks, key, ("status",), statuses)
     rows.delete(conn, t.tasks, key, list(plan.tasks_deleted))
-
-
-def _finish(conn: Connection, t: Tables, arns: list[str]) -> None:
-    """A finished execution owes nothing: no timers, no signals, no open tasks (tokens stay, closed)."""
-    tk = t.tasks
-    conn.execute(delete(t.timers).where(t.timers.c.execution_arn.in_(arns)))
-    conn.execute(delete(t.signals).where(t.signals.c.execution_arn.in_(arns)))
-    conn.execute(delete(tk).where(tk.c.execution_arn.in_(arns), tk.c.token.is_(None)))
-    conn.execute(
-        update(tk).where(tk.c.execution_arn.in_(arns), tk.c.status != "CLOSED").values(status="CLOSED")
-    )

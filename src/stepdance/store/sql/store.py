@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, delete, exc, select, tuple_, update
+from sqlalchemy import Connection, Engine, Table, bindparam, delete, exc, select, tuple_, update
 
 from stepdance.store import tokens
 from stepdance.store.base import SignalFor, Store
@@ -53,6 +53,8 @@ class SqlStore(Store):
         self._reader = reader or writer
         self.tables = tables
         self.concurrent_commits = 2 if writer.dialect.name == "postgresql" else 1
+        ex = tables.executions
+        self._execution_by_arn = select(ex).where(ex.c.arn == bindparam("arn"))
         create_all(writer, tables)
 
     @contextmanager
@@ -177,9 +179,8 @@ class SqlStore(Store):
         raise AssertionError("unreachable")
 
     def get_execution(self, arn: str) -> ExecutionRecord:
-        ex = self.tables.executions
         with self._read() as conn:
-            row = conn.execute(select(ex).where(ex.c.arn == arn)).first()
+            row = conn.execute(self._execution_by_arn, {"arn": arn}).first()
         if row is None:
             raise ExecutionDoesNotExist(arn)
         return work.execution_record(row)

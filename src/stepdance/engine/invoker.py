@@ -1,0 +1,90 @@
+"""Running task handlers: ``async def`` ones as tasks on the loop, the others in a thread pool.
+
+Results from the pool come back to the loop in batches: a finished handler appends its outcome to a list
+and wakes the loop only if the list was empty, so a hundred handlers finishing together cost one wake-up,
+not a hundred.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Coroutine
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from stepdance.asl.protocol import InvokeTask, Signal
+from stepdance.engine.handlers import Handlers, TaskContext, idempotency_key, run_async, run_sync, unresolved
+
+Done = Callable[[str, InvokeTask, Signal], None]  # (execution arn, the command, its outcome)
+
+
+class Invoker:
+    def __init__(self, handlers: Handlers, threads: int, done: Done) -> None:
+        self._handlers = handlers
+        self._done = done
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="stepdance-task")
+        self._running: dict[tuple[str, str], Future[None] | asyncio.Task[None]] = {}
+        self._finished: list[tuple[str, InvokeTask, Signal]] = []
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def running(self, arn: str, task_id: str) -> bool:
+        return (arn, task_id) in self._running
+
+    def start(self, arn: str, command: InvokeTask) -> None:
+        self._loop = loop = asyncio.get_running_loop()
+        call = self._handlers.resolve(command.resource, command.payload)
+        if call is None:
+            loop.call_soon(self._done, arn, command, unresolved(command))
+            return
+        context = TaskContext(
+            execution_arn=arn,
+            task_id=command.task_id,
+            state_name=command.state_name,
+            resource=command.resource,
+            idempotency_key=idempotency_key(arn, command.task_id),
+            token=command.token,
+            timeout_seconds=command.timeout_seconds,
+            heartbeat_seconds=command.heartbeat_seconds,
+        )
+        key = (arn, command.task_id)
+        if call.handler.is_async:
+            self._running[key] = loop.create_task(self._await(arn, command, run_async(call, context)))
+        else:
+            self._running[key] = self._pool.submit(lambda: self._post(arn, command, run_sync(call, context)))
+
+    def cancel(self, arn: str, task_id: str) -> None:
+        """The result is no longer wanted: cancel an async handler, or a sync one not started yet."""
+        running = self._running.pop((arn, task_id), None)
+        if running is not None:
+            running.cancel()
+
+    def stop(self) -> list[asyncio.Task[None]]:
+        """Cancel what can be cancelled; the async handlers' tasks, to await."""
+        tasks = [r for r in self._running.values() if isinstance(r, asyncio.Task)]
+        for running in self._running.values():
+            running.cancel()
+        self._running.clear()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        return tasks
+
+    async def _await(self, arn: str, command: InvokeTask, outcome: Coroutine[Any, Any, Signal]) -> None:
+        signal = await outcome
+        self._running.pop((arn, command.task_id), None)
+        self._done(arn, command, signal)
+
+    def _post(self, arn: str, command: InvokeTask, signal: Signal) -> None:
+        """In a pool thread: hand the outcome to the loop, waking it only for the first of a batch."""
+        with self._lock:
+            self._finished.append((arn, command, signal))
+            first = len(self._finished) == 1
+        if first and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._deliver)
+
+    def _deliver(self) -> None:
+        with self._lock:
+            finished, self._finished = self._finished, []
+        for arn, command, signal in finished:
+            if self._running.pop((arn, command.task_id), None) is not None:
+                self._done(arn, command, signal)
