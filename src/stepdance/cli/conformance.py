@@ -22,6 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from stepdance.conformance.patterns import load_pattern_folder, run_pattern_cases
 from stepdance.conformance.results import SECTION_TITLES, Outcome, Report, Tally, tally
 from stepdance.conformance.runner import OnOutcome, load_folder, run_cases
 
@@ -64,6 +65,27 @@ def asl(
     emit(report, json_output=json_output, show_failures=show_failures)
 
 
+@conformance_app.command("patterns")
+def patterns(
+    cases: CasesOption,
+    json_output: JsonOption = False,
+    only: OnlyOption = None,
+    show_failures: ShowFailuresOption = 10,
+) -> None:
+    """Run event-pattern cases through the pattern matcher (TestEventPattern's checks) and compare with AWS.
+
+    The table groups cases by the outcome AWS gave (match, no_match, invalid); an invalid pattern passes only
+    with AWS's error message."""
+    try:
+        loaded = load_pattern_folder(cases, only)
+    except OSError as exc:
+        _exit_unreadable(cases, exc)
+    with progress_callback(len(loaded.cases), enabled=not json_output) as on_outcome:
+        report = run_pattern_cases(loaded.cases, on_outcome)
+    report.unreadable = loaded.unreadable
+    emit(report, json_output=json_output, show_failures=show_failures, grouped_by="expected outcome")
+
+
 def _exit_unreadable(folder: Path, exc: OSError) -> NoReturn:
     reason = "no such folder" if not folder.exists() else exc.strerror or str(exc)
     typer.echo(f"error: cannot read cases folder {folder}: {reason}", err=True)
@@ -85,12 +107,12 @@ def progress_callback(total: int, *, enabled: bool) -> Iterator[OnOutcome | None
         yield lambda outcome: progress.advance(task)
 
 
-def emit(report: Report, *, json_output: bool, show_failures: int) -> None:
+def emit(report: Report, *, json_output: bool, show_failures: int, grouped_by: str = "area") -> None:
     if json_output:
         typer.echo(json.dumps(report.to_json()))
         return
     console = Console(highlight=False)
-    console.print(format_table(report))
+    console.print(format_table(report, grouped_by))
     # soft wrap: long ids and differences stay on one line, so they can be searched for and copied
     for line in format_totals(report) + format_unreadable(report):
         console.print(line, soft_wrap=True)
@@ -98,9 +120,10 @@ def emit(report: Report, *, json_output: bool, show_failures: int) -> None:
         console.print(line, soft_wrap=True)
 
 
-def format_table(report: Report) -> Table:
-    table = Table(title="Conformance by area", title_justify="left")
-    for name, justify in (("area", "left"), ("passed", "right"), ("failed", "right"), ("total", "right")):
+def format_table(report: Report, grouped_by: str = "area") -> Table:
+    """One row per area (for pattern cases the ``area`` is the outcome AWS gave)."""
+    table = Table(title=f"Conformance by {grouped_by}", title_justify="left")
+    for name, justify in ((grouped_by, "left"), ("passed", "right"), ("failed", "right"), ("total", "right")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     table.add_column("rate", justify="right")
     for area, counts in report.by_area().items():
