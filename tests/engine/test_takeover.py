@@ -9,7 +9,7 @@ from typing import Any
 
 from stepdance.engine import Client, Engine, TaskContext
 from stepdance.settings import Settings
-from stepdance.store import Store
+from stepdance.store import Change, Store
 from tests.engine.machines import ROLE, chain, task
 
 SETTINGS = Settings(lease_seconds=1.0, poll_seconds=0.05)
@@ -68,3 +68,21 @@ async def test_a_worker_hands_its_executions_back_when_it_stops(store: Store) ->
     async with Engine(store, SETTINGS, owner="staying") as staying:
         record = await staying.wait(arn, seconds=10)  # long before the 60 s lease would have expired
     assert (record.status, record.owner) == ("SUCCEEDED", "staying")
+
+
+async def test_a_refused_change_reloads_the_execution_from_the_store(store: Store) -> None:
+    async with Engine(store, SETTINGS, owner="me") as engine:
+        client = Client(engine)
+        activity = (await client.create_activity(name="pack"))["activityArn"]
+        definition = chain(("Pack", task(activity)))
+        sm = (await client.create_state_machine(name="m", definition=json.dumps(definition), roleArn=ROLE))[
+            "stateMachineArn"
+        ]
+        arn = (await client.start_execution(stateMachineArn=sm, input="{}"))["executionArn"]
+        polled = await client.get_activity_task(activityArn=activity, workerName="w")
+        # Someone else moves the row on behind the actor's back: its next change is refused.
+        record = store.get_execution(arn)
+        assert store.commit([Change(arn, record.version, "me")]) == [None]
+        await client.send_task_success(taskToken=polled["taskToken"], output='"packed"')
+        final = await engine.wait(arn, seconds=10)
+    assert (final.status, final.output) == ("SUCCEEDED", '"packed"')

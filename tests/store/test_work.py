@@ -65,18 +65,23 @@ def test_an_activity_task_goes_to_one_worker_oldest_first(store: Store) -> None:
     assert bodies == [started(first), started(second)]
 
 
-def test_a_task_result_is_queued_once(store: Store) -> None:
+def test_a_task_result_is_queued_once_and_the_task_stays_open_until_applied(store: Store) -> None:
+    arn = execution_arn("e1")
     store.commit([create("e1", tasks_added=[task("e1", "2", kind="callback", token="tok")])])
     store.signal_task("tok", 1.0, lambda t: {"type": "TaskHeartbeat", "task_id": t.task_id}, close=False)
-    closed = store.signal_task(
+    answered = store.signal_task(
         "tok", 2.0, lambda t: {"type": "TaskSucceeded", "task_id": t.task_id}, close=True
     )
-    assert closed.status == "CLOSED"
+    assert answered.status == "ANSWERED"
     with pytest.raises(TaskClosed):
         store.signal_task("tok", 3.0, lambda t: {"type": "TaskSucceeded"}, close=True)
     with pytest.raises(TaskDoesNotExist):
         store.signal_task("nope", 3.0, lambda t: {}, close=True)
     assert [s.body["type"] for s in store.fetch_signals(OWNER, 10)] == ["TaskHeartbeat", "TaskSucceeded"]
+    # A worker taking the execution over must still see the task as awaited, with its answer queued.
+    assert [t.status for t in store.open_tasks([arn])] == ["ANSWERED"]
+    store.commit([step("e1", 1, first_event=2, task_status={"2": "CLOSED"})])
+    assert store.open_tasks([arn]) == []
 
 
 def test_signals_reach_only_the_owner_and_are_consumed_by_a_commit(store: Store) -> None:

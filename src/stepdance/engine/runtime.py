@@ -17,7 +17,7 @@ import os
 import socket
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -54,6 +54,8 @@ from stepdance.store import (
 
 log = logging.getLogger(__name__)
 
+MAX_RELOADS = 3  # times an execution is reloaded from the store after its step failed, before giving up
+
 
 class Engine:
     def __init__(
@@ -78,6 +80,7 @@ class Engine:
         self._definitions: dict[tuple[str, str], Definition] = {}
         self._finished: dict[str, asyncio.Event] = {}  # executions someone waits for
         self._final: dict[str, ExecutionRecord] = {}  # how they ended, when they ended here
+        self._failures: Counter[str] = Counter()
         self._activity_ready: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
         self.signals_ready = asyncio.Event()
         self._wheel = TimerWheel(self._timer_fired, clock)
@@ -205,7 +208,7 @@ class Engine:
     def _reissue(self, arn: str, task: TaskRecord) -> None:
         if task.kind == "activity":
             self._activity_ready[task.resource].set()
-        elif not self.invoker.running(arn, task.task_id) and task.status != "SUBMITTED":
+        elif task.status in ("SCHEDULED", "STARTED") and not self.invoker.running(arn, task.task_id):
             self._invoke(arn, invocation(task))
 
     def _actor(
@@ -239,6 +242,7 @@ class Engine:
             self._delivered.pop(signal_id, None)
 
     def finished(self, actor: Actor) -> None:
+        self._failures.pop(actor.arn, None)
         if self._actors.get(actor.arn) is actor:
             del self._actors[actor.arn]
         self._forget(actor.arn)
@@ -265,6 +269,11 @@ class Engine:
         self._forget(actor.arn)
         if isinstance(error, LeaseLost) or self.stopping:
             log.info("lost %s: %s", actor.arn, error)
+            return
+        self._failures[actor.arn] += 1
+        if self._failures[actor.arn] > MAX_RELOADS:
+            # The same step keeps failing (an interpreter bug): stop re-invoking its tasks in a loop.
+            log.error("gave up advancing %s after %d failures: %s", actor.arn, MAX_RELOADS, error)
             return
         asyncio.get_running_loop().create_task(background.readopt(self, actor.arn))
 

@@ -142,9 +142,10 @@ class Store(ABC):
 
     @abstractmethod
     def signal_task(self, token: str, now: float, signal: SignalFor, *, close: bool) -> TaskRecord:
-        """Queue ``signal(task)`` for the execution of the open task carrying ``token``, and mark the task
-        CLOSED if ``close`` (a result), atomically. :class:`TaskDoesNotExist` for an unknown token,
-        :class:`TaskClosed` for a task that is no longer open."""
+        """Queue ``signal(task)`` for the execution of the task carrying ``token``, and mark the task
+        ANSWERED if ``close`` (a result: no second answer, but still open until the execution applies
+        it), atomically. :class:`TaskDoesNotExist` for an unknown token, :class:`TaskClosed` for a task
+        that was answered, timed out or cancelled."""
 
     # ------------------------------------------------------------------ leases
 

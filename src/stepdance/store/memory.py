@@ -29,6 +29,7 @@ from stepdance.store.errors import (
 )
 from stepdance.store.plan import Key, Plan, dumps, make_plan
 from stepdance.store.records import (
+    ANSWERABLE,
     OPEN_TASK,
     REDRIVABLE,
     RUNNING,
@@ -308,11 +309,11 @@ class MemoryStore(Store):
             task = self._tasks[self._tokens[token]] if token in self._tokens else None
             if task is None:
                 raise TaskDoesNotExist(token)
-            if task.status not in OPEN_TASK:
+            if task.status not in ANSWERABLE:
                 raise TaskClosed(token)
             self._add_signal(task.execution_arn, signal(task), now)
             if close:
-                task.status = "CLOSED"
+                task.status = "ANSWERED"
             return replace(task)
 
     # ------------------------------------------------------------------ leases

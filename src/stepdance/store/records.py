@@ -16,8 +16,11 @@ RUNNING = "RUNNING"
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"})
 REDRIVABLE = frozenset({"FAILED", "ABORTED", "TIMED_OUT"})
 
-TaskStatus = Literal["SCHEDULED", "STARTED", "SUBMITTED", "CLOSED"]
-OPEN_TASK = frozenset({"SCHEDULED", "STARTED", "SUBMITTED"})
+# SCHEDULED -> STARTED (an activity worker took it) / SUBMITTED (a callback handler passed the token on)
+# -> ANSWERED (SendTaskSuccess/Failure queued its result; the execution has not applied it yet) -> CLOSED.
+TaskStatus = Literal["SCHEDULED", "STARTED", "SUBMITTED", "ANSWERED", "CLOSED"]
+ANSWERABLE = frozenset({"SCHEDULED", "STARTED", "SUBMITTED"})  # a token can still be answered
+OPEN_TASK = ANSWERABLE | {"ANSWERED"}  # the execution still waits for it
 
 
 @dataclass(slots=True)

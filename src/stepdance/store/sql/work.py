@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Row, Select, literal_column, select, update
 from stepdance.store.base import SignalFor
 from stepdance.store.errors import ExecutionDoesNotExist, ExecutionNotRedrivable, TaskClosed, TaskDoesNotExist
 from stepdance.store.plan import dumps
-from stepdance.store.records import OPEN_TASK, REDRIVABLE, RUNNING, ExecutionRecord, TaskRecord
+from stepdance.store.records import ANSWERABLE, REDRIVABLE, RUNNING, ExecutionRecord, TaskRecord
 from stepdance.store.sql.schema import Tables
 
 
@@ -108,11 +108,11 @@ def signal_task(
     if row is None:
         raise TaskDoesNotExist(token)
     task = task_record(row)
-    if task.status not in OPEN_TASK:
+    if task.status not in ANSWERABLE:
         raise TaskClosed(token)
     _signal(conn, t, task.execution_arn, signal(task), now)
     if close:
-        task.status = "CLOSED"
+        task.status = "ANSWERED"
         _set_task(conn, t, task)
     return task
 
