@@ -62,9 +62,11 @@ class Actor:
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name=f"actor {self.arn}")
 
-    def stop(self) -> None:
+    def stop(self) -> asyncio.Task[None] | None:
+        """Cancel the actor; its task, to await."""
         if self._task is not None:
             self._task.cancel()
+        return self._task
 
     def deliver(self, signal: Signal, signal_id: int | None = None) -> None:
         self._queue.put_nowait(Delivery(signal, signal_id))

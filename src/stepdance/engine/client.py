@@ -15,7 +15,14 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from stepdance.asl.definition import Definition, DefinitionError
-from stepdance.asl.protocol import RedriveRequested, StopRequested, TaskFailed, TaskHeartbeat, TaskSucceeded
+from stepdance.asl.protocol import (
+    RedriveRequested,
+    StopRequested,
+    TaskFailed,
+    TaskHeartbeat,
+    TaskStarted,
+    TaskSucceeded,
+)
 from stepdance.engine import arns, shapes
 from stepdance.engine.errors import (
     InvalidDefinition,
@@ -314,9 +321,7 @@ class Client:
         return {}
 
 
-def _started(task: TaskRecord, worker: str | None) -> Any:
-    from stepdance.asl.protocol import TaskStarted
-
+def _started(task: TaskRecord, worker: str | None) -> TaskStarted:
     return TaskStarted(task.task_id, worker)
 
 

@@ -33,6 +33,7 @@ from stepdance.asl.protocol import (
     Signal,
     StartTimer,
     TaskSucceeded,
+    TimerFired,
 )
 from stepdance.engine import background
 from stepdance.engine.actor import Actor
@@ -41,6 +42,7 @@ from stepdance.engine.changes import Pending, extend, invocation
 from stepdance.engine.committer import GroupCommitter
 from stepdance.engine.handlers import Handler, Handlers
 from stepdance.engine.invoker import Invoker
+from stepdance.engine.signals import encode
 from stepdance.engine.timers import TimerWheel
 from stepdance.settings import Settings
 from stepdance.store import (
@@ -118,11 +120,10 @@ class Engine:
         self.stopping = True
         handlers = self.invoker.stop()
         await self.committer.drain()
-        for actor in list(self._actors.values()):
-            actor.stop()
+        actors = [actor.stop() for actor in list(self._actors.values())]
         for task in self._background:
             task.cancel()
-        await asyncio.gather(*self._background, *handlers, return_exceptions=True)
+        await asyncio.gather(*self._background, *handlers, *filter(None, actors), return_exceptions=True)
         self._actors.clear()
         if self.worker and release_leases:
             try:
@@ -169,8 +170,6 @@ class Engine:
 
     async def signal(self, arn: str, signal: Signal) -> None:
         """Queue a signal for an execution in the store (durable), for whichever worker owns it."""
-        from stepdance.engine.signals import encode
-
         await asyncio.to_thread(self.store.add_signal, arn, encode(signal), self.clock())
         self.signals_ready.set()
 
@@ -289,8 +288,6 @@ class Engine:
         return True
 
     def _timer_fired(self, arn: str, timer_id: str) -> None:
-        from stepdance.asl.protocol import TimerFired
-
         self.deliver(arn, TimerFired(timer_id))
 
     # ------------------------------------------------------------------ tasks
