@@ -144,3 +144,23 @@ async def test_parallel_branches_and_map_items_run_their_tasks_concurrently(
     )
     described = await run(client, engine, sm, {"items": [1, 2, 3]})
     assert json.loads(described["output"]) == [10, 20, 30]
+
+
+async def test_a_handler_past_its_timeout_fails_the_task_and_is_cancelled(
+    engine: Engine, client: Client
+) -> None:
+    cancelled = asyncio.Event()
+
+    async def hang(payload: Any) -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    engine.register("hang", hang)
+    sm = await machine(client, chain(("Hang", task("hang", TimeoutSeconds=1))))
+    described = await run(client, engine, sm)
+    assert (described["status"], described["error"]) == ("FAILED", "States.Timeout")
+    await asyncio.wait_for(cancelled.wait(), 5)
+    assert "TaskTimedOut" in types(await history(client, described["executionArn"]))
