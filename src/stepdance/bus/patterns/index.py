@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from itertools import count
 from typing import Any, Generic, TypeVar
 
-from stepdance.bus.patterns.event import FlatEvent, flatten, prefixes
+from stepdance.bus.patterns.event import FlatEvent, PathTrie, flatten
 from stepdance.bus.patterns.match import CompiledBranch, FieldTest, Pattern, compile_pattern
 from stepdance.bus.patterns.terms import value_key
 
@@ -74,7 +74,7 @@ class RuleIndex(Generic[RuleId]):
         self._rules: dict[RuleId, _Rule] = {}
         self._orders = count()
         self._paths: Counter[str] = Counter()
-        self._wanted: frozenset[str] | None = frozenset()
+        self._trie: PathTrie | None = PathTrie()
 
     def __len__(self) -> int:
         return len(self._rules)
@@ -94,7 +94,7 @@ class RuleIndex(Generic[RuleId]):
             placements.extend((node, entry) for node in _file(self._root, entry, frozenset(), 0))
         self._rules[rule_id] = _Rule(compiled, placements)
         self._paths.update(compiled.paths)
-        self._wanted = None
+        self._trie = None
 
     def remove(self, rule_id: RuleId) -> None:
         """Forget a rule; KeyError if there is none with this id."""
@@ -104,12 +104,12 @@ class RuleIndex(Generic[RuleId]):
             node.prune()
         self._paths.subtract(rule.pattern.paths)
         self._paths = +self._paths  # drop the paths no rule names any more
-        self._wanted = None
+        self._trie = None
 
     def match(self, event: dict[str, Any]) -> list[RuleId]:
-        if self._wanted is None:
-            self._wanted = prefixes(frozenset(self._paths))
-        flat = flatten(event, self._wanted)
+        if self._trie is None:
+            self._trie = PathTrie.of(self._paths)
+        flat = flatten(event, self._trie)
         found: dict[int, RuleId] = {}
         _visit(self._root, flat, found)
         return [found[order] for order in sorted(found)]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stepdance.bus.patterns import wildcard
-from stepdance.bus.patterns.event import FlatEvent, Membership, flatten, prefixes
+from stepdance.bus.patterns.event import FlatEvent, Membership, PathTrie, flatten
 from stepdance.bus.patterns.jsontokens import TextTokens, ValueTokens
 from stepdance.bus.patterns.parse import Branch, parse
 from stepdance.bus.patterns.terms import Exact, Exists, Term, Test, Wildcard, value_key
@@ -78,8 +78,8 @@ class CompiledBranch:
         self.fields = tuple(sorted(fields, key=lambda f: (f.exact is None, f.any_value, f.path)))
 
     def matches(self, event: FlatEvent) -> bool:
-        if event.nested_arrays:
-            return _matches_in_one_element(self.fields, event)
+        if event.memberships is not None:
+            return _matches_in_one_element(self.fields, event.values, event.memberships)
         values = event.values
         for field in self.fields:
             found = values.get(field.path)
@@ -95,12 +95,14 @@ class CompiledBranch:
         return True
 
 
-def _matches_in_one_element(fields: Sequence[FieldTest], event: FlatEvent) -> bool:
+def _matches_in_one_element(
+    fields: Sequence[FieldTest], values: dict[str, list[Any]], memberships: dict[str, list[Membership]]
+) -> bool:
     """Like ``CompiledBranch.matches``, but the values chosen must agree on the element of every array they
     share."""
     choices: list[list[Membership]] = []
     for field in fields:
-        found = event.values.get(field.path)
+        found = values.get(field.path)
         if not found:
             if field.absent_ok:
                 continue
@@ -108,7 +110,7 @@ def _matches_in_one_element(fields: Sequence[FieldTest], event: FlatEvent) -> bo
         test = field.test
         if test is None:
             return False
-        where = event.memberships[field.path]
+        where = memberships[field.path]
         fitting = list(dict.fromkeys(where[i] for i, value in enumerate(found) if test(value)))
         if not fitting:
             return False
@@ -133,7 +135,7 @@ def _consistent(choices: list[list[Membership]], chosen: dict[int, int]) -> bool
 class Pattern:
     """A compiled event pattern. ``matches(event)`` takes the event as a parsed JSON object."""
 
-    __slots__ = ("branches", "paths", "wanted")
+    __slots__ = ("branches", "paths", "trie")
 
     def __init__(self, branches: Sequence[Branch]) -> None:
         self.branches = tuple(
@@ -141,10 +143,10 @@ class Pattern:
             for branch in branches
         )
         self.paths = frozenset(path for branch in branches for path in branch)
-        self.wanted = prefixes(self.paths)
+        self.trie = PathTrie.of(self.paths)
 
     def matches(self, event: dict[str, Any]) -> bool:
-        return self.matches_flat(flatten(event, self.wanted))
+        return self.matches_flat(flatten(event, self.trie))
 
     def matches_flat(self, event: FlatEvent) -> bool:
         """Against an event already flattened (over at least this pattern's paths)."""
