@@ -69,7 +69,8 @@ def flatten(event: Any, trie: PathTrie) -> FlatEvent:
         return FlatEvent(values, None)
     if not _collect_object(event, trie, values):
         return FlatEvent(values, None)
-    values, memberships = {}, {}
+    values = {}
+    memberships: dict[str, list[Membership]] = {}
     _place_object(event, trie, (), values, memberships, count())
     return FlatEvent(values, memberships)
 
