@@ -48,17 +48,21 @@ def progress() -> Progress:
 
 @dataclass
 class Stopwatch:
-    """``with Stopwatch() as watch: ...`` then ``watch.seconds``."""
+    """``with Stopwatch() as watch: ...`` then ``watch.seconds`` (wall) and ``watch.cpu_seconds`` (this
+    process, all threads: what other processes on a busy machine do not inflate)."""
 
     started: float = 0.0
+    cpu_started: float = 0.0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
 
     def __enter__(self) -> Stopwatch:
-        self.started = time.perf_counter()
+        self.started, self.cpu_started = time.perf_counter(), time.process_time()
         return self
 
     def __exit__(self, *_: object) -> None:
         self.seconds = time.perf_counter() - self.started
+        self.cpu_seconds = time.process_time() - self.cpu_started
 
 
 def median_seconds(action: Callable[[], object], repeat: int) -> float:
@@ -125,7 +129,10 @@ def figures_table(
 
 
 def finish(figures: dict[str, Any], targets: dict[str, float]) -> None:
-    """Print each ``*_ratio`` against its target (ratios last), then the ``RESULT`` line."""
+    """Print each ``*_ratio`` against its target (ratios last), then the ``RESULT`` line, which also says
+    how busy the machine was (a ratio measured beside other work is less certain)."""
+    figures = {**figures, "cpus": os.cpu_count(), "load_1m": round(os.getloadavg()[0], 2)}
+    console.print(f"machine: {figures['cpus']} CPUs, load average {figures['load_1m']} over the last minute")
     for key, value in figures.items():
         if key.endswith("_ratio"):
             target = targets.get(key)
