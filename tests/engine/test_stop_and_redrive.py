@@ -66,3 +66,19 @@ async def test_a_failed_execution_is_redriven_from_the_state_that_failed(
     assert "ExecutionRedriven" in types(await history(client, failed["executionArn"]))
     with pytest.raises(sfn.ExecutionNotRedrivable):
         await client.redrive_execution(executionArn=failed["executionArn"])
+
+
+async def test_a_redrive_the_interpreter_cannot_resume_leaves_the_execution_as_it_ended(
+    engine: Engine, client: Client
+) -> None:
+    sm = await machine(client, chain(("Pause", {"Type": "Wait", "Seconds": 1})))
+    started = await client.start_execution(stateMachineArn=sm, input="{}")
+    await client.stop_execution(executionArn=started["executionArn"])
+    before = await client.describe_execution(executionArn=started["executionArn"])
+    try:
+        await client.redrive_execution(executionArn=started["executionArn"])
+    except sfn.ExecutionNotRedrivable:
+        assert await client.describe_execution(executionArn=started["executionArn"]) == before
+    else:  # an interpreter that resumes aborted executions: then it must run to its end
+        record = await engine.wait(started["executionArn"], seconds=10)
+        assert (record.status, record.redrive_count) == ("SUCCEEDED", 1)

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from stepdance.asl import machine
 from stepdance.asl.definition import Definition, DefinitionError
 from stepdance.asl.protocol import (
     RedriveRequested,
@@ -25,6 +26,7 @@ from stepdance.asl.protocol import (
 )
 from stepdance.engine import arns, shapes
 from stepdance.engine.errors import (
+    ExecutionNotRedrivable,
     InvalidDefinition,
     InvalidExecutionInput,
     InvalidOutput,
@@ -45,6 +47,7 @@ from stepdance.store import (
     TaskRecord,
 )
 from stepdance.store import StateMachineAlreadyExists as StoreMachineExists
+from stepdance.store.records import REDRIVABLE
 
 T = TypeVar("T")
 MAX_PAYLOAD = 262_144
@@ -195,6 +198,7 @@ class Client:
     async def redrive_execution(self, *, executionArn: str, **_: Any) -> dict[str, Any]:
         arn = arns.check(executionArn, "execution")
         now = self.engine.clock()
+        await self._check_redrivable(arn, now)
         record = await self._store(
             arn,
             self.store.redrive_execution,
@@ -206,6 +210,16 @@ class Client:
         )
         await self.engine.adopt([record])
         return {"redriveDate": shapes.when(record.redrive_date or now)}
+
+    async def _check_redrivable(self, arn: str, now: float) -> None:
+        """Ask the interpreter (a pure dry run on a copy of the snapshot) whether it can resume the
+        execution, before the store reopens it: an execution it cannot resume must stay as it ended."""
+        record = await self._store(arn, self.store.get_execution, arn)
+        if record.status in REDRIVABLE and record.snapshot is not None:
+            definition = await self.engine.definition(record.state_machine_arn, record.revision_id)
+            if machine.advance(definition, record.snapshot, RedriveRequested(), now).status == "RUNNING":
+                return
+        raise ExecutionNotRedrivable(f"Execution is not redrivable: '{arn}'")
 
     async def get_execution_history(
         self,
