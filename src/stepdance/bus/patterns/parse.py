@@ -19,34 +19,12 @@ Branch = dict[str, list[Term]]
 
 OR = "$or"
 # Operator names (and names event-ruler keeps for later) that may not be field names inside $or
-RESERVED_IN_OR = frozenset(
-    [
-        "exactly",
-        "equals-ignore-case",
-        "prefix",
-        "suffix",
-        "anything-but",
-        "exists",
-        "wildcard",
-        "numeric",
-        "cidr",
-        "=",
-        "<",
-        "<=",
-        ">",
-        ">=",
-        "regex",
-        "not-wildcard",
-        "not-equals-ignore-case",
-        "date-after",
-        "date-on-or-after",
-        "date-before",
-        "date-on-or-before",
-        "in-date-range",
-        "ip-address-in-range",
-        "ip-address-not-in-range",
-    ]
-)
+RESERVED_IN_OR = frozenset((
+    "exactly", "equals-ignore-case", "prefix", "suffix", "anything-but", "exists", "wildcard", "numeric", "cidr",
+    "=", "<", "<=", ">", ">=", "regex", "not-wildcard", "not-equals-ignore-case", "date-after",
+    "date-on-or-after", "date-before", "date-on-or-before", "in-date-range", "ip-address-in-range",
+    "ip-address-not-in-range",
+))  # fmt: skip
 
 
 def parse(tokens: Tokens) -> list[Branch]:
