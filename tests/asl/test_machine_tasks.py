@@ -246,3 +246,26 @@ def test_redrive_resumes_from_the_failed_state(fail_at: str) -> None:
     assert step.status == "RUNNING"
     assert step.events[0]["type"] == "ExecutionRedriven"
     assert step.events[1]["stateEnteredEventDetails"]["name"] == fail_at
+
+
+def test_an_endless_loop_fails_at_the_25000th_event() -> None:
+    definition = Definition.parse(
+        {
+            "StartAt": "A",
+            "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "Next": "A"}},
+        }
+    )
+    out = run(definition, "{}")
+    assert (out.status, out.error) == ("FAILED", "States.Runtime")
+    assert out.events[-1]["id"] == 25_000 and out.events[-1]["type"] == "ExecutionFailed"
+
+
+def test_an_aborted_execution_can_be_redriven() -> None:
+    from stepdance.asl.protocol import RedriveRequested
+
+    definition = one_task()
+    step = machine.start(definition, info_for(), "{}", 100.0)
+    step = machine.advance(definition, step.state, StopRequested(), 101.0)
+    step = machine.advance(definition, step.state, RedriveRequested(), 102.0)
+    assert step.status == "RUNNING"
+    assert [e["type"] for e in step.events][:3] == ["ExecutionRedriven", "TaskStateEntered", "TaskScheduled"]

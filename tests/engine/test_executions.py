@@ -174,9 +174,6 @@ async def test_executions_list_newest_first_by_status_in_pages(engine: Engine, c
         await client.list_executions(stateMachineArn=sm, maxResults=1001)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the interpreter checks the 25,000-event cap only once a step is done (reported)"
-)
 async def test_a_history_that_reaches_25000_events_fails_the_execution(
     engine: Engine, client: Client
 ) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 import zlib
 from collections import ChainMap, deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,6 +41,11 @@ MAX_HISTORY_EVENTS = 25_000
 ROOT = "r"
 _UNSET = object()
 _RETRYABLE = frozenset({"Task", "Map", "Parallel"})
+_CLOSING = frozenset({"ExecutionFailed", "ExecutionSucceeded", "ExecutionAborted", "ExecutionTimedOut"})
+
+
+class _HistoryFull(Exception):
+    """The next event would leave no room for the one that closes the execution."""
 
 
 def iso(ts: float) -> str:
@@ -61,7 +66,7 @@ def start(definition: Definition, info: ExecutionInfo, input_text: str, now: flo
     }
     st = ExecState(info=info_json, input_text=input_text)
     run = Run(definition, st, now)
-    run.begin()
+    run.guarded(run.begin)
     return run.finish()
 
 
@@ -70,7 +75,7 @@ def advance(definition: Definition, state: dict[str, Any], signal: Signal, now: 
     st = ExecState.from_json(state)
     run = Run(definition, st, now)
     if st.status == "RUNNING" or signal.__class__.__name__ == "RedriveRequested":
-        run.apply(signal)
+        run.guarded(lambda: run.apply(signal))
     return run.finish()
 
 
@@ -87,6 +92,7 @@ class Run:
         self._input: Any = _UNSET
         self._contexts: dict[tuple[str, int, str | None, int], dict[str, Any]] = {}
         self._rng: random.Random | None = None
+        self.now_iso = iso(now)
 
     @property
     def execution_input(self) -> Any:
@@ -137,7 +143,12 @@ class Run:
             frame = self.st.frames.get(self.queue.popleft())
             if frame is not None and frame.wait is None:
                 run_frame(self, frame)
-        if self.st.status == "RUNNING" and self.st.next_id > MAX_HISTORY_EVENTS:
+
+    def guarded(self, action: Callable[[], None]) -> None:
+        """Run ``action``; an execution whose history fills up fails with its 25,000th event."""
+        try:
+            action()
+        except _HistoryFull:
             self.fail_execution(
                 errors.RUNTIME,
                 f"The execution reached the maximum number of history events ({MAX_HISTORY_EVENTS}).",
@@ -149,6 +160,8 @@ class Run:
         self, frame: Frame | None, event: dict[str, Any], *, prev: int | None = None, advance: bool = True
     ) -> int:
         event_id = self.st.next_id
+        if event_id >= MAX_HISTORY_EVENTS and event["type"] not in _CLOSING:
+            raise _HistoryFull
         self.st.next_id += 1
         event["id"] = event_id
         event["previousEventId"] = (frame.last if frame else 0) if prev is None else prev
@@ -234,7 +247,7 @@ class Run:
         frame.retry_counts = {}
         frame.work = {}
         frame.wait = None
-        frame.entered_time = iso(self.now)
+        frame.entered_time = self.now_iso
         state = self.state_of(frame)
         frame.entered_prev = frame.last if prev is None else prev
         frame.entered_id = self.emit(
@@ -387,6 +400,8 @@ class Run:
         self.close("FAILED", error=error, cause=cause)
 
     def abort(self, error: str | None, cause: str | None) -> None:
+        # An aborted execution can be redriven from where it stood, as a failed one can.
+        self.st.failed_at = {"frame": self.st.frames[ROOT].to_json()} if ROOT in self.st.frames else None
         self.emit(self.st.frames.get(ROOT), history.failure("ExecutionAborted", error, cause))
         self.close("ABORTED", error=error, cause=cause)
 
