@@ -252,7 +252,15 @@ def test_an_endless_loop_fails_at_the_25000th_event() -> None:
     definition = Definition.parse(
         {
             "StartAt": "A",
-            "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "Next": "A"}},
+            "States": {
+                "A": {"Type": "Pass", "Next": "B"},
+                "B": {
+                    "Type": "Choice",
+                    "Choices": [{"Variable": "$.stop", "IsPresent": False, "Next": "A"}],
+                    "Default": "Done",
+                },
+                "Done": {"Type": "Succeed"},
+            },
         }
     )
     out = run(definition, "{}")
