@@ -1,12 +1,11 @@
-"""ListExecutions stays fast on a large table: keyset pagination over indexes, never OFFSET.
+"""ListExecutions over a large table: keyset pagination visits every row exactly once, newest first.
 
-With OFFSET the last pages would cost a hundred times the first; with a keyset they cost the same.
+How long pages take (flat from the first page to the last, because the token is a key, not an OFFSET) is
+measured by ``bench/engine_scale.py``; tests do not assert timings.
 """
 
 from __future__ import annotations
 
-import statistics
-import time
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ PAGE = 1000
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def test_the_last_pages_of_a_hundred_thousand_executions_cost_what_the_first_do(
+def test_pages_of_a_hundred_thousand_executions_visit_each_once_newest_first(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     store = open_store(url_for(backend, tmp_path, request))
@@ -31,19 +30,15 @@ def test_the_last_pages_of_a_hundred_thousand_executions_cost_what_the_first_do(
             for i in range(first, first + 10_000)
         ]
         assert set(store.commit(batch)) == {None}
-    took: list[float] = []
-    seen, token = 0, None
+    names: list[str] = []
+    token = None
     while True:
-        began = time.perf_counter()
         page = store.list_executions(SM, None, PAGE, token)
-        took.append(time.perf_counter() - began)
-        seen += len(page.items)
+        names += [e.name for e in page.items]
         if page.next_token is None:
             break
         token = page.next_token
-    assert seen == ROWS
-    first, last = statistics.median(took[1:11]), statistics.median(took[-10:])
-    assert last < 3 * first + 0.02, f"first pages {first:.4f}s, last pages {last:.4f}s"
+    assert names == [f"e{i:06d}" for i in reversed(range(ROWS))]
     failed = store.list_executions(SM, "FAILED", 100)
     second = store.list_executions(SM, "FAILED", 100, failed.next_token)
     assert [e.name for e in second.items][:2] == ["e089900", "e089800"]
