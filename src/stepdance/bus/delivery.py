@@ -1,0 +1,165 @@
+"""Delivery to one target: the consumer of the target's group on its bus's topic.
+
+For each message: skip what is not this target's (a redrive for another target, a replay for other rules, a
+disabled rule, an event the pattern does not match), make the target's input, invoke it, then ack; on a
+retriable failure nack with a back-off delay, until ``MaximumRetryAttempts`` or ``MaximumEventAgeInSeconds``
+is exhausted; then, or at once for a failure that is not retriable, write a dead letter and ack. A message
+that is not an event (a poison message) is dead-lettered with the reason and the consumer goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from stepdance.bus import headers as h
+from stepdance.bus import names
+from stepdance.bus.catalog import DeadLetter
+from stepdance.bus.consumer import Consumer
+from stepdance.bus.definitions import Rule, Target
+from stepdance.bus.envelope import iso_time, parse_event
+from stepdance.bus.targets import DeliveryContext, TargetFailure
+from stepdance.bus.transform import Delivered
+from stepdance.bus.transports import Delivery
+
+if TYPE_CHECKING:
+    from stepdance.bus.runtime import Bus
+
+log = logging.getLogger(__name__)
+MAX_AGE = "MaximumEventAgeInSeconds"
+MAX_ATTEMPTS = "MaximumRetryAttempts"
+
+
+class TargetConsumer(Consumer):
+    def __init__(self, bus: Bus, key: tuple[str, str, str]) -> None:
+        super().__init__(
+            bus.transport, names.topic(key[0]), names.target_group(key[1], key[2]), bus.consumer_settings
+        )
+        self.bus = bus
+        self.key = key
+
+    async def handle_batch(self, deliveries: Sequence[Delivery]) -> None:
+        await asyncio.gather(*(self._guarded(d) for d in deliveries))
+
+    async def _guarded(self, delivery: Delivery) -> None:
+        try:
+            await self.handle(delivery)
+        except Exception:  # a bug or a store outage: try the message again later rather than lose it
+            log.exception("delivery to %s failed unexpectedly", self.group)
+            await delivery.nack(self.bus.consumer_settings.reconnect_seconds)
+
+    async def handle(self, delivery: Delivery) -> None:
+        message = delivery.message
+        only = message.headers.get(h.ONLY_GROUP)
+        found = self.bus.definitions.target(self.key)
+        if (only and only != self.group) or found is None:
+            await delivery.ack()
+            return
+        rule, target = found
+        try:
+            text = message.body.decode()
+        except UnicodeDecodeError:
+            text = message.body.decode(errors="replace")
+            await self._dead(
+                delivery, target, text, None, TargetFailure("MalformedEvent", "the message is not UTF-8")
+            )
+            return
+        event = parse_event(text)
+        if isinstance(event, str):
+            await self._dead(delivery, target, text, None, TargetFailure("MalformedEvent", event))
+            return
+        if not only and not self._wanted(rule, event, message.headers):
+            await delivery.ack()
+            return
+        await self._deliver(delivery, rule, target, event, text)
+
+    @staticmethod
+    def _wanted(rule: Rule, event: dict[str, Any], headers: dict[str, str]) -> bool:
+        replay_rules = headers.get(h.REPLAY_RULES)
+        if replay_rules and replay_rules != "*" and rule.name not in replay_rules.split(","):
+            return False
+        return rule.enabled and rule.matches(event)
+
+    async def _deliver(
+        self, delivery: Delivery, rule: Rule, target: Target, event: dict[str, Any], text: str
+    ) -> None:
+        now = self.bus.clock()
+        published = _published_at(delivery, now)
+        policy = target.retry
+        context = DeliveryContext(
+            event, target.bus, target.rule, target.id, delivery.attempt, h.carried(delivery.message.headers)
+        )
+        if now - published > policy.maximum_event_age:
+            age = TargetFailure("EventExpired", f"the event is {now - published:.0f} s old")
+            await self._dead(delivery, target, text, MAX_AGE, age)
+            return
+        try:
+            input_text = target.input.render(
+                event, text, Delivered(rule.arn, rule.name, iso_time(published, millis=True))
+            )
+            await self.bus.invoke(target, input_text, context)
+        except TargetFailure as failure:
+            await self._failed(delivery, target, text, failure, published, now)
+            return
+        await delivery.ack()
+
+    async def _failed(
+        self,
+        delivery: Delivery,
+        target: Target,
+        text: str,
+        failure: TargetFailure,
+        published: float,
+        now: float,
+    ) -> None:
+        policy = target.retry
+        if not failure.retryable:
+            await self._dead(delivery, target, text, None, failure)
+        elif policy.exhausted(delivery.attempt):
+            await self._dead(delivery, target, text, MAX_ATTEMPTS, failure)
+        else:
+            delay = self.bus.backoff.delay(delivery.attempt)
+            if now + delay - published > policy.maximum_event_age:
+                await self._dead(delivery, target, text, MAX_AGE, failure)
+            else:
+                log.info(
+                    "%s attempt %d failed (%s); retrying in %.3fs",
+                    self.group,
+                    delivery.attempt,
+                    failure,
+                    delay,
+                )
+                await delivery.nack(delay)
+
+    async def _dead(
+        self, delivery: Delivery, target: Target, text: str, exhausted: str | None, failure: TargetFailure
+    ) -> None:
+        event = parse_event(text)
+        letter = DeadLetter(
+            id=f"{self.bus.clock():017.6f}-{uuid.uuid4().hex[:12]}",
+            bus=target.bus,
+            rule=target.rule,
+            target_id=target.id,
+            target_arn=target.arn,
+            event_id=event["id"] if isinstance(event, dict) else None,
+            body=text,
+            error_code=failure.code,
+            error_message=failure.message,
+            attempts=delivery.attempt,
+            exhausted=exhausted,
+            created=self.bus.clock(),
+            headers=dict(delivery.message.headers),
+        )
+        log.warning("dead letter for %s: %s (%s)", self.group, failure, exhausted or "not retried")
+        await self.bus.store(self.bus.catalog.add_dead_letter, letter)
+        await delivery.ack()
+
+
+def _published_at(delivery: Delivery, default: float) -> float:
+    try:
+        return float(delivery.message.headers[h.PUBLISHED_AT])
+    except (KeyError, ValueError):
+        return default

@@ -1,0 +1,305 @@
+"""The bus: publishes events on a transport and, as a worker, delivers them to the targets it can serve.
+
+::
+
+    catalog = open_catalog("sqlite:///.stepdance/bus.db")
+    async with Bus(catalog, transport, engine_client=client) as bus:
+        bus.register("notify", notify)          # the target arn:aws:lambda:...:function:notify
+        events = Client(bus)                    # boto3's events client: put_rule, put_targets, put_events...
+
+Each bus is one topic; each target is a consumer group on its bus's topic, so the consumers of one target,
+in any number of processes, share its events while every target sees all of them. A worker runs the
+consumers of the targets it can serve (handlers registered in this process, HTTP endpoints, state
+machines when it has an engine client), one archiver per bus with archives, and the replays waiting to
+start; it re-reads the catalog every ``refresh_seconds`` (at once after a change made through this bus).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import httpx
+
+from stepdance.bus import archiver, names, replay
+from stepdance.bus import headers as h
+from stepdance.bus.catalog import Catalog
+from stepdance.bus.consumer import Consumer, ConsumerSettings
+from stepdance.bus.definitions import Definitions, Target
+from stepdance.bus.delivery import TargetConsumer
+from stepdance.bus.envelope import (
+    DEFAULT_MAX_ENTRY_BYTES,
+    MAX_ENTRIES,
+    EntryError,
+    build_event,
+    check_entry,
+    entry_size,
+)
+from stepdance.bus.errors import EventsError, ValidationException, constraint
+from stepdance.bus.retry import Backoff
+from stepdance.bus.targets import (
+    HTTP_TIMEOUT,
+    DeliveryContext,
+    Handler,
+    Handlers,
+    TargetFailure,
+    handler_name,
+    kind_of,
+    post,
+    start_execution,
+)
+from stepdance.bus.transports import Message, Transport, TransportError
+from stepdance.settings import Settings
+
+if TYPE_CHECKING:
+    from stepdance.engine import Client as EngineClient
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+PURGE_SECONDS = 3600.0
+
+
+class Bus:
+    def __init__(
+        self,
+        catalog: Catalog,
+        transport: Transport,
+        settings: Settings | None = None,
+        *,
+        engine_client: EngineClient | None = None,
+        worker: bool = True,
+        deliver_http: bool = True,
+        clock: Callable[[], float] = time.time,
+        backoff: Backoff | None = None,
+        consumer_settings: ConsumerSettings | None = None,
+        refresh_seconds: float = 1.0,
+        max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES,
+        http_timeout: float = HTTP_TIMEOUT,
+    ) -> None:
+        self.catalog = catalog
+        self.transport = transport
+        self.settings = settings or Settings.from_env()
+        self.engine_client = engine_client
+        self.worker = worker
+        self.deliver_http = deliver_http
+        self.clock = clock
+        self.backoff = backoff or Backoff()
+        self.consumer_settings = consumer_settings or ConsumerSettings()
+        self.refresh_seconds = refresh_seconds
+        self.max_entry_bytes = max_entry_bytes
+        self.http_timeout = http_timeout
+        self.handlers = Handlers()
+        self.definitions = Definitions()
+        self._refreshed = float("-inf")
+        self._wake = asyncio.Event()
+        self._tasks: dict[tuple[str, ...], asyncio.Task[None]] = {}
+        self._loop_task: asyncio.Task[None] | None = None
+        self._http: httpx.AsyncClient | None = None
+        self._purged = 0.0
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def register(self, name: str, fn: Handler) -> None:
+        """Serve the target ``arn:aws:lambda:<region>:<account>:function:<name>`` with ``fn``."""
+        self.handlers.register(name, fn)
+        self.changed()
+
+    async def start(self) -> None:
+        await self.store(self.catalog.ensure_bus, names.DEFAULT_BUS, self.clock())
+        await self.refresh()
+        if self.worker:
+            self._loop_task = asyncio.create_task(self._run(), name="stepdance-bus")
+
+    async def stop(self) -> None:
+        tasks = [t for t in (self._loop_task, *self._tasks.values()) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        self._loop_task = None
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    async def __aenter__(self) -> Bus:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.stop()
+
+    async def store(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a catalog call off the loop."""
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+    def changed(self) -> None:
+        """The catalog changed: re-read it now rather than at the next refresh."""
+        self._refreshed = float("-inf")
+        self._wake.set()
+
+    async def refresh(self) -> None:
+        snapshot = await self.store(self.catalog.snapshot)
+        self.definitions = Definitions.build(self.settings, *snapshot)
+        self._refreshed = time.monotonic()
+        if self.worker:
+            self._reconcile()
+
+    async def fresh(self) -> Definitions:
+        """The definitions, re-read first when older than ``refresh_seconds``."""
+        if time.monotonic() - self._refreshed > self.refresh_seconds:
+            await self.refresh()
+        return self.definitions
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.refresh_seconds)
+            self._wake.clear()
+            try:
+                await self.refresh()
+                await self._start_replays()
+                if self.clock() - self._purged > PURGE_SECONDS:
+                    self._purged = self.clock()
+                    await archiver.purge(self)
+            except Exception:
+                log.exception("refreshing the bus failed; trying again in %ss", self.refresh_seconds)
+
+    def _reconcile(self) -> None:
+        consumers: dict[tuple[str, ...], Callable[[], Consumer]] = {}
+        for key, target in self.definitions.targets.items():
+            if self.can_serve(target):
+                consumers[("target", *key)] = functools.partial(TargetConsumer, self, key)
+        for bus in {a.bus for a in self.definitions.archives.values()}:
+            consumers[("archive", bus)] = functools.partial(archiver.ArchiveConsumer, self, bus)
+        for gone in [k for k in self._tasks if k[0] in ("target", "archive") and k not in consumers]:
+            self._tasks.pop(gone).cancel()
+        for task_key, make in consumers.items():
+            if task_key not in self._tasks or self._tasks[task_key].done():
+                name = f"stepdance-bus-{'/'.join(task_key)}"
+                self._tasks[task_key] = asyncio.create_task(make().run(), name=name)
+
+    async def _start_replays(self) -> None:
+        for record in await self.store(self.catalog.list_replays, "", "STARTING", None, 1000):
+            key = ("replay", record.name)
+            if key not in self._tasks or self._tasks[key].done():
+                self._tasks[key] = asyncio.create_task(replay.run(self, record.name))
+
+    def can_serve(self, target: Target) -> bool:
+        kind = kind_of(target.arn)
+        if kind == "handler":
+            return handler_name(target.arn) in self.handlers
+        if kind == "http":
+            return self.deliver_http
+        return kind == "state-machine" and self.engine_client is not None
+
+    # ------------------------------------------------------------------ publishing
+
+    async def put_events(
+        self,
+        entries: Sequence[Mapping[str, Any]],
+        *,
+        ids: Sequence[str] | None = None,
+        headers: Sequence[Mapping[str, str] | None] | None = None,
+    ) -> dict[str, Any]:
+        """PutEvents: each entry accepted or refused on its own (``Entries``, ``FailedEntryCount``).
+        ``ids`` fixes the event ids (an outbox republishing after a crash keeps them); ``headers`` gives each
+        entry's correlation id, causation id and traceparent."""
+        _check_count(entries)
+        definitions = await self.fresh()
+        results: list[dict[str, Any]] = [{} for _ in entries]
+        accepted: dict[str, list[tuple[int, Message]]] = {}
+        total, now = 0, self.clock()
+        for index, entry in enumerate(entries):
+            error = check_entry(entry, self.max_entry_bytes) or await self._check_bus(entry, definitions)
+            if error is not None:
+                results[index] = error.result()
+                continue
+            total += entry_size(entry)
+            event_id = ids[index] if ids is not None else str(uuid.uuid4())
+            given = headers[index] if headers is not None else None
+            bus = names.bus_name(entry.get("EventBusName"))
+            accepted.setdefault(bus, []).append((index, self._message(entry, event_id, given, now)))
+        if total > self.max_entry_bytes:
+            raise ValidationException("Total size of the entries in the request is over the limit.")
+        for bus, items in accepted.items():
+            try:
+                await self.transport.publish(names.topic(bus), [message for _, message in items])
+            except TransportError as failure:
+                outcome = {"ErrorCode": "InternalFailure", "ErrorMessage": str(failure)}
+                for index, _ in items:
+                    results[index] = dict(outcome)
+                continue
+            for index, message in items:
+                results[index] = {"EventId": message.id}
+        failed = sum(1 for r in results if "ErrorCode" in r)
+        return {"FailedEntryCount": failed, "Entries": results}
+
+    async def _check_bus(self, entry: Mapping[str, Any], definitions: Definitions) -> EntryError | None:
+        try:
+            bus = names.bus_name(entry.get("EventBusName"))
+        except EventsError as error:
+            return EntryError("InvalidArgument", error.message)
+        if bus in definitions.buses or await self.store(self.catalog.get_bus, bus) is not None:
+            return None
+        return EntryError("ResourceNotFoundException", f"Event bus {bus} does not exist.")
+
+    def _message(
+        self, entry: Mapping[str, Any], event_id: str, given: Mapping[str, str] | None, now: float
+    ) -> Message:
+        text = build_event(
+            entry, event_id=event_id, now=now, account=self.settings.account, region=self.settings.region
+        )
+        carried = h.for_event(event_id, given)
+        return Message(
+            id=event_id,
+            body=text.encode(),
+            key=carried[h.CORRELATION],
+            headers={**carried, h.PUBLISHED_AT: repr(now)},
+        )
+
+    async def ensure_group(self, bus: str, group: str) -> None:
+        """Create a consumer group now, so it keeps every event published from now on, even before any
+        consumer of it runs."""
+        subscription = await self.transport.subscribe(
+            names.topic(bus), group, ack_wait=self.consumer_settings.ack_wait
+        )
+        await subscription.close()
+
+    # ------------------------------------------------------------------ delivering
+
+    async def invoke(self, target: Target, input_text: str | None, context: DeliveryContext) -> None:
+        kind = kind_of(target.arn)
+        if kind == "handler":
+            await self.handlers.invoke(handler_name(target.arn) or "", input_text, context)
+        elif kind == "http":
+            await post(self._http_client(), target.arn, input_text, context)
+        elif kind == "state-machine" and self.engine_client is not None:
+            await start_execution(self.engine_client, target.arn, input_text, context)
+        else:
+            raise TargetFailure("InvalidTarget", f"this bus cannot deliver to {target.arn}", retryable=False)
+
+    def _http_client(self) -> httpx.AsyncClient:
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=self.http_timeout)
+        return self._http
+
+
+def _check_count(entries: Sequence[Any]) -> None:
+    if not isinstance(entries, Sequence) or isinstance(entries, str | bytes):
+        raise constraint(entries, "entries", "Member must not be null")
+    if len(entries) < 1:
+        raise constraint("[]", "entries", "Member must have length greater than or equal to 1")
+    if len(entries) > MAX_ENTRIES:
+        raise constraint(
+            "[PutEventsRequestEntry]",
+            "entries",
+            f"Member must have length less than or equal to {MAX_ENTRIES}",
+        )
