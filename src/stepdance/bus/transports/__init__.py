@@ -4,5 +4,6 @@
 """
 
 from stepdance.bus.transports.base import Delivery, Message, Subscription, Transport, TransportError
+from stepdance.bus.transports.factory import open_transport
 
-__all__ = ["Delivery", "Message", "Subscription", "Transport", "TransportError"]
+__all__ = ["Delivery", "Message", "Subscription", "Transport", "TransportError", "open_transport"]

@@ -1,0 +1,126 @@
+"""What the transports share: server-safe names, the message envelope in headers, settle-once deliveries and
+a batcher that turns many concurrent calls into one round trip (one commit, one XACK)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from abc import abstractmethod
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
+
+from stepdance.bus.transports.base import Delivery, Message, TransportError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9-]")
+
+# Header names the transports use for the envelope; a message's own headers must not use them.
+ID_HEADER = "stepdance-id"
+KEY_HEADER = "stepdance-key"
+
+
+def safe_name(name: str) -> str:
+    """``name`` with every character other than a letter, a digit or ``-`` written as ``_XX`` (UTF-8 hex):
+    fits NATS stream, subject-token and durable names, RabbitMQ queue names and Redis keys, and two
+    different names never map to one."""
+    if not name:
+        raise TransportError("Topic and group names must not be empty")
+    return _UNSAFE.sub(lambda m: "".join(f"_{b:02X}" for b in m.group().encode()), name)
+
+
+def encode_headers(headers: dict[str, str]) -> str:
+    return json.dumps(headers, separators=(",", ":")) if headers else ""
+
+
+def decode_headers(text: str | bytes | None) -> dict[str, str]:
+    return dict(json.loads(text)) if text else {}
+
+
+def envelope(message: Message) -> dict[str, str]:
+    """The message's headers plus its id and key, for transports that carry them as headers."""
+    reserved = {ID_HEADER, KEY_HEADER} & message.headers.keys()
+    if reserved:
+        raise TransportError(f"Header names {sorted(reserved)} are reserved for the transport")
+    headers = dict(message.headers)
+    headers[ID_HEADER] = message.id
+    if message.key is not None:
+        headers[KEY_HEADER] = message.key
+    return headers
+
+
+def from_envelope(headers: dict[str, str], body: bytes) -> Message:
+    own = {k: v for k, v in headers.items() if k not in (ID_HEADER, KEY_HEADER)}
+    return Message(id=headers.get(ID_HEADER, ""), body=body, key=headers.get(KEY_HEADER), headers=own)
+
+
+class SettleOnce(Delivery):
+    """A delivery acked or nacked at most once: later calls are ignored, so a consumer that settles twice
+    (or after the transport took the delivery back) cannot disturb whoever holds the message now."""
+
+    def __init__(self, message: Message, attempt: int) -> None:
+        self.message = message
+        self.attempt = attempt
+        self.settled = False
+
+    async def ack(self) -> None:
+        if not self.settled:
+            self.settled = True
+            try:
+                await self._ack()
+            except BaseException:
+                self.settled = False  # it did not happen: the caller may try again
+                raise
+
+    async def nack(self, delay: float = 0.0) -> None:
+        if not self.settled:
+            self.settled = True
+            try:
+                await self._nack(max(0.0, delay))
+            except BaseException:
+                self.settled = False
+                raise
+
+    @abstractmethod
+    async def _ack(self) -> None: ...
+
+    @abstractmethod
+    async def _nack(self, delay: float) -> None: ...
+
+
+class Batcher(Generic[T, R]):
+    """Concurrent ``submit(item)`` calls that arrive while a flush runs are flushed together next: one call
+    of ``flush(items) -> results`` (same length and order) per batch. A flush that raises fails its batch."""
+
+    def __init__(self, flush: Callable[[Sequence[T]], Awaitable[Sequence[R]]]) -> None:
+        self._flush = flush
+        self._pending: list[tuple[T, asyncio.Future[R]]] = []
+        self._runner: asyncio.Task[None] | None = None
+
+    def submit(self, item: T) -> asyncio.Future[R]:
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._pending.append((item, future))
+        if self._runner is None or self._runner.done():
+            self._runner = asyncio.get_running_loop().create_task(self._run())
+        return future
+
+    async def drain(self) -> None:
+        """Wait until everything submitted so far is flushed."""
+        while self._runner is not None and not self._runner.done():
+            await asyncio.shield(self._runner)
+
+    async def _run(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                results = await self._flush([item for item, _ in batch])
+            except Exception as error:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)

@@ -1,0 +1,288 @@
+"""RabbitMQ: a fanout exchange per topic, a quorum queue per group (``pip install stepdance[rabbitmq]``).
+
+A topic ``t`` is the durable fanout exchange ``<prefix>.t``; a group ``g`` is the durable quorum queue
+``<prefix>.t.g`` bound to it (created on first subscribe, so it gets what is published from then on).
+Messages are persistent and ``publish`` waits for the publisher confirms; quorum queues confirm once a
+majority of their replicas fsynced the message, so a broker restart keeps every confirmed publish.
+
+Consuming: each subscription is a consumer with its own channel and ``prefetch`` (default 100) messages
+pushed ahead into a local buffer that ``fetch`` drains; a subscription holds at most ``prefetch``
+unsettled deliveries (the broker sends no more until some are acked or nacked). RabbitMQ has no per-delivery ack deadline, so
+``ack_wait`` is kept here: a delivery neither acked nor nacked ``ack_wait`` after it reached the
+subscription is handed back (basic.nack, requeue) and goes to another consumer. If the consumer's
+process dies, the broker requeues its deliveries at once when the connection drops.
+
+``attempt``: quorum queues count returns in ``x-delivery-count``; a delayed retry also carries the attempts
+so far in the ``stepdance-attempts`` header.
+
+``nack(delay)``: with no delay, basic.nack with requeue. With a delay, the message is republished (confirmed)
+to a retry queue of the group, ``<queue>.retry.<ms>``, whose messages all live ``ms`` milliseconds and then
+dead-letter back to the group's queue, and only then acked: a crash in between delivers it twice, never
+zero times. One retry queue per delay means expiry is FIFO; delays are rounded up to the next of a few
+standard values (steps of 2^(1/4), at most 19 % later), so a group has at most a few dozen retry queues.
+
+Ordering: a queue is FIFO and a publish keeps its messages' order, so one consumer of a group gets first
+deliveries in publish order. Requeued and delayed messages come back behind newer ones; consumers of one
+group share messages round-robin (in prefetch-sized runs), whatever their key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+import aio_pika
+import aiormq.exceptions
+import pamqp.exceptions
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractConnection,
+    AbstractExchange,
+    AbstractIncomingMessage,
+    AbstractQueue,
+)
+from pamqp.common import FieldTable
+
+from stepdance.bus.transports.base import Delivery, Message, Subscription, Transport, TransportError
+from stepdance.bus.transports.common import SettleOnce, envelope, from_envelope, safe_name
+
+PUBLISH_TIMEOUT = 30.0
+ATTEMPTS_HEADER = "stepdance-attempts"
+_ERRORS = (
+    aiormq.exceptions.AMQPError,
+    pamqp.exceptions.PAMQPException,
+    ConnectionError,
+    OSError,
+    TimeoutError,
+)
+
+
+@asynccontextmanager
+async def mapped(doing: str) -> AsyncIterator[None]:
+    try:
+        yield
+    except _ERRORS as error:
+        raise TransportError(f"RabbitMQ: {doing} failed: {error!r}") from error
+
+
+def bucket_ms(delay: float) -> int:
+    """The retry queue for ``delay`` seconds: milliseconds rounded up to a power of 2^(1/4)."""
+    ms = max(1, math.ceil(delay * 1000))
+    return max(ms, math.ceil(2 ** (math.ceil(4 * math.log2(ms)) / 4)))
+
+
+class RabbitTransport(Transport):
+    def __init__(self, url: str, *, prefix: str = "sd", prefetch: int = 100) -> None:
+        self.url = url
+        self.prefix = prefix
+        self.prefetch = prefetch
+        self._connection: AbstractConnection | None = None
+        self._publisher: AbstractChannel | None = None
+        self._exchanges: dict[str, AbstractExchange] = {}
+        self._lock = asyncio.Lock()
+
+    async def publish(self, topic: str, messages: Sequence[Message]) -> None:
+        if not messages:
+            return
+        exchange = await self._exchange(topic)
+        async with mapped(f"publish to {topic!r}"):
+            # Tasks start in creation order and take the channel's lock in that order: frames go out in
+            # publish order while the confirms are awaited together.
+            sends = [
+                asyncio.ensure_future(exchange.publish(_outgoing(m), routing_key="", mandatory=False))
+                for m in messages
+            ]
+            await asyncio.wait_for(asyncio.gather(*sends), PUBLISH_TIMEOUT)
+
+    async def subscribe(self, topic: str, group: str, *, ack_wait: float = 30.0) -> Subscription:
+        subscription = RabbitSubscription(self, topic, group, ack_wait)
+        await subscription.start()
+        return subscription
+
+    async def close(self) -> None:
+        connection, self._connection = self._connection, None
+        self._publisher, self._exchanges = None, {}
+        if connection is not None:
+            async with mapped("close"):
+                await connection.close()
+
+    def exchange_name(self, topic: str) -> str:
+        return f"{self.prefix}.{safe_name(topic)}"
+
+    async def channel(self) -> AbstractChannel:
+        """A new channel with publisher confirms, (re)connecting first if needed."""
+        async with self._lock, mapped(f"connect to {self.url}"):
+            if self._connection is None or self._connection.is_closed:
+                self._connection = await aio_pika.connect(self.url, timeout=5)
+                self._publisher, self._exchanges = None, {}
+            return await self._connection.channel(publisher_confirms=True)
+
+    async def declare_exchange(self, channel: AbstractChannel, topic: str) -> AbstractExchange:
+        async with mapped(f"declare the exchange of {topic!r}"):
+            return await channel.declare_exchange(
+                self.exchange_name(topic), aio_pika.ExchangeType.FANOUT, durable=True
+            )
+
+    async def _exchange(self, topic: str) -> AbstractExchange:
+        if self._publisher is None or self._publisher.is_closed:
+            self._publisher, self._exchanges = await self.channel(), {}
+        if topic not in self._exchanges:
+            self._exchanges[topic] = await self.declare_exchange(self._publisher, topic)
+        return self._exchanges[topic]
+
+
+def _outgoing(message: Message, attempts: int = 0) -> aio_pika.Message:
+    headers: FieldTable = dict(envelope(message))
+    if attempts:
+        headers[ATTEMPTS_HEADER] = attempts
+    return aio_pika.Message(
+        message.body,
+        headers=headers,
+        message_id=message.id,
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+    )
+
+
+def _incoming(raw: AbstractIncomingMessage) -> tuple[Message, int]:
+    """The message and its attempt number."""
+    headers = dict(raw.headers or {})
+    previous = _count(headers.pop("x-delivery-count", 0)) + _count(headers.pop(ATTEMPTS_HEADER, 0))
+    own = {
+        k: v.decode() if isinstance(v, bytes) else str(v)
+        for k, v in headers.items()
+        if not k.startswith("x-")
+    }
+    return from_envelope(own, raw.body), previous + 1
+
+
+def _count(value: object) -> int:
+    return int(value) if isinstance(value, int | str) else 0
+
+
+class RabbitSubscription(Subscription):
+    def __init__(self, transport: RabbitTransport, topic: str, group: str, ack_wait: float) -> None:
+        self.transport = transport
+        self.topic = topic
+        self.queue_name = f"{transport.exchange_name(topic)}.{safe_name(group)}"
+        self.ack_wait = ack_wait
+        self.channel: AbstractChannel | None = None
+        self._queue: AbstractQueue | None = None
+        self._tag: str | None = None
+        self._buffer: asyncio.Queue[RabbitDelivery] = asyncio.Queue()
+        self._retry_queues: set[int] = set()
+        self._returns: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        """Declare the group's queue and start consuming on a new channel."""
+        channel = await self.transport.channel()
+        exchange = await self.transport.declare_exchange(channel, self.topic)
+        async with mapped(f"join the queue {self.queue_name!r}"):
+            await channel.set_qos(prefetch_count=self.transport.prefetch)
+            queue = await channel.declare_queue(
+                self.queue_name, durable=True, arguments={"x-queue-type": "quorum"}
+            )
+            await queue.bind(exchange)
+            self._tag = await queue.consume(self._arrived, no_ack=False)
+        self.channel, self._queue, self._retry_queues = channel, queue, set()
+
+    async def fetch(self, max_messages: int, wait: float) -> list[Delivery]:
+        if self.channel is None or self.channel.is_closed:
+            await self.start()  # the broker or the connection went away: what we held is requeued
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(wait, 0.0)
+        out: list[Delivery] = []
+        while len(out) < max_messages:
+            if self._buffer.empty() and (out or loop.time() >= deadline):
+                break
+            try:
+                delivery = await asyncio.wait_for(self._buffer.get(), max(deadline - loop.time(), 0.0))
+            except TimeoutError:
+                break
+            if not delivery.settled:  # else its ack_wait ran out while it waited here
+                out.append(delivery)
+        return out
+
+    async def close(self) -> None:
+        channel, self.channel = self.channel, None
+        while not self._buffer.empty():
+            self._buffer.get_nowait().give_up()
+        if channel is not None and not channel.is_closed:
+            async with mapped("close the consumer"):
+                await channel.close()  # the broker requeues whatever this channel still holds
+
+    def hand_back(self, delivery: RabbitDelivery) -> None:
+        """``ack_wait`` is over: requeue the message so another consumer gets it."""
+        task = asyncio.get_running_loop().create_task(delivery.requeue())
+        self._returns.add(task)
+        task.add_done_callback(self._returns.discard)
+
+    async def retry_later(
+        self, raw: AbstractIncomingMessage, message: Message, attempt: int, delay: float
+    ) -> None:
+        ms = bucket_ms(delay)
+        name = f"{self.queue_name}.retry.{ms}"
+        async with mapped(f"nack with a delay to {name!r}"):
+            if ms not in self._retry_queues:
+                arguments: FieldTable = {
+                    "x-message-ttl": ms,
+                    "x-dead-letter-exchange": "",
+                    "x-dead-letter-routing-key": self.queue_name,
+                }
+                assert self.channel is not None
+                await self.channel.declare_queue(name, durable=True, arguments=arguments)
+                self._retry_queues.add(ms)
+            assert self.channel is not None
+            await self.channel.default_exchange.publish(_outgoing(message, attempt), routing_key=name)
+            await raw.ack()
+
+    async def _arrived(self, raw: AbstractIncomingMessage) -> None:
+        message, attempt = _incoming(raw)
+        delivery = RabbitDelivery(self, raw, message, attempt)
+        delivery.lease = asyncio.get_running_loop().call_later(self.ack_wait, delivery.expire)
+        self._buffer.put_nowait(delivery)
+
+
+class RabbitDelivery(SettleOnce):
+    def __init__(
+        self, subscription: RabbitSubscription, raw: AbstractIncomingMessage, message: Message, attempt: int
+    ) -> None:
+        super().__init__(message, attempt)
+        self._subscription = subscription
+        self._raw = raw
+        self.lease: asyncio.TimerHandle | None = None
+
+    def expire(self) -> None:
+        if not self.settled:
+            self.settled = True
+            self._subscription.hand_back(self)
+
+    def give_up(self) -> None:
+        """The subscription closes: its channel's close requeues the message."""
+        self.settled = True
+        if self.lease is not None:
+            self.lease.cancel()
+
+    async def requeue(self) -> None:
+        if not self._raw.channel.is_closed:
+            async with mapped("requeue"):
+                await self._raw.nack(requeue=True)
+
+    async def _ack(self) -> None:
+        self._settle()
+        async with mapped("ack"):
+            await self._raw.ack()
+
+    async def _nack(self, delay: float) -> None:
+        self._settle()
+        if delay <= 0:
+            await self.requeue()
+        else:
+            await self._subscription.retry_later(self._raw, self.message, self.attempt, delay)
+
+    def _settle(self) -> None:
+        if self.lease is not None:
+            self.lease.cancel()
+        if self._raw.channel.is_closed:
+            raise TransportError("RabbitMQ: the channel closed; the broker will deliver this message again")

@@ -1,0 +1,111 @@
+"""The Lua scripts of the Redis Streams transport: each step that reads and then changes a group's state runs
+as one script, so two consumers never interleave inside it. Times come from the server's clock (``TIME``),
+so clients with skewed clocks agree on when a delayed message is due.
+
+Keys: ``KEYS[1]`` the topic's stream, ``KEYS[2]`` the group's *retry* sorted set (entry id -> due time in
+ms) of nacked entries. A nacked entry stays pending (in the group's PEL) until it is due; the fetch script
+hands it out again then.
+"""
+
+from __future__ import annotations
+
+_NOW = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+"""
+
+# ARGV: group, consumer, ack_wait_ms, count. Returns {entries, ms until the next retry is due or -1};
+# each entry is {id, delivery count, {field, value, ...}}. Order: due retries, entries idle longer than
+# ack_wait (their consumer died or hangs), then new entries.
+FETCH = (
+    """
+local stream, retry = KEYS[1], KEYS[2]
+local group, consumer = ARGV[1], ARGV[2]
+local ack_wait, count = tonumber(ARGV[3]), tonumber(ARGV[4])
+"""
+    + _NOW
+    + """
+local out = {}
+local function take(id, min_idle)
+  local entry = redis.call('XCLAIM', stream, group, consumer, min_idle, id)[1]
+  if entry then  -- a trimmed entry comes back empty and leaves the PEL
+    local info = redis.call('XPENDING', stream, group, id, id, 1)[1]
+    out[#out + 1] = {entry[1], info[4], entry[2]}
+  end
+end
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', retry, '-inf', now, 'LIMIT', 0, count)) do
+  redis.call('ZREM', retry, id)
+  take(id, 0)
+end
+if #out < count then
+  for _, p in ipairs(redis.call('XPENDING', stream, group, 'IDLE', ack_wait, '-', '+', count - #out)) do
+    if redis.call('ZSCORE', retry, p[1]) then
+      -- nacked, not due yet: restart its idle clock so expiry scans do not keep meeting it
+      redis.call('XCLAIM', stream, group, p[2], 0, p[1], 'JUSTID')
+    else
+      take(p[1], ack_wait)
+    end
+  end
+end
+if #out < count then
+  local read = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', count - #out, 'STREAMS', stream, '>')
+  if read then
+    for _, entry in ipairs(read[1][2]) do out[#out + 1] = {entry[1], 1, entry[2]} end
+  end
+end
+local due = -1
+if #out == 0 then
+  local first = redis.call('ZRANGE', retry, 0, 0, 'WITHSCORES')
+  if first[2] then due = math.max(0, tonumber(first[2]) - now) end
+end
+return {out, due}
+"""
+)
+
+# ARGV: group, consumer, entry id, attempt, delay_ms. Only the consumer holding this very attempt may hand
+# the entry back (a nack that comes after ack_wait gave it to someone else is ignored). Returns 1 or 0.
+NACK = (
+    """
+local stream, retry = KEYS[1], KEYS[2]
+local group, consumer, id = ARGV[1], ARGV[2], ARGV[3]
+local info = redis.call('XPENDING', stream, group, id, id, 1)[1]
+if not info or info[2] ~= consumer or info[4] ~= tonumber(ARGV[4]) then return 0 end
+"""
+    + _NOW
+    + """
+redis.call('ZADD', retry, now + tonumber(ARGV[5]), id)
+redis.call('XCLAIM', stream, group, consumer, 0, id, 'JUSTID')  -- idle clock from now
+return 1
+"""
+)
+
+# ARGV: group, consumer. A consumer with nothing pending is removed (one that holds entries stays, so they
+# can still be claimed after ack_wait).
+LEAVE = """
+if #redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2]) == 0 then
+  redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+end
+return 0
+"""
+
+# Drop the entries every group is done with: older than each group's oldest pending entry and than its
+# last delivered one. Returns how many went.
+TRIM = """
+local stream = KEYS[1]
+local function before(a, b)
+  local ams, aseq = string.match(a, '(%d+)-(%d+)')
+  local bms, bseq = string.match(b, '(%d+)-(%d+)')
+  ams, aseq, bms, bseq = tonumber(ams), tonumber(aseq), tonumber(bms), tonumber(bseq)
+  return ams < bms or (ams == bms and aseq < bseq)
+end
+local floor = nil
+for _, g in ipairs(redis.call('XINFO', 'GROUPS', stream)) do
+  local f = {}
+  for i = 1, #g, 2 do f[g[i]] = g[i + 1] end
+  local keep = f['last-delivered-id']
+  if f['pending'] > 0 then keep = redis.call('XPENDING', stream, f['name'])[2] end
+  if floor == nil or before(keep, floor) then floor = keep end
+end
+if floor == nil then return 0 end
+return redis.call('XTRIM', stream, 'MINID', floor)
+"""
