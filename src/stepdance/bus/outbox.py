@@ -1,0 +1,267 @@
+"""A transactional outbox: a service's state change and the events it publishes commit in one local
+transaction in the service's own database; a relay publishes them on the bus after the commit.
+
+::
+
+    outbox = Outbox(engine)                         # the service's SQLAlchemy engine (SQLite or PostgreSQL)
+    with outbox.transaction() as tx:
+        tx.execute(update(orders).values(status="PAID").where(orders.c.id == order_id))
+        tx.publish({"Source": "payment", "DetailType": "PaymentCharged", "Detail": json.dumps({...})})
+
+    async with OutboxRelay(outbox, bus):            # moves committed rows to the bus, oldest first
+        ...
+
+A rolled-back transaction leaves no row, so nothing is published. A row stays until the bus accepted its
+event, so a crash before or during the relay publishes it after the restart; the event id is fixed when
+the row is written, so a row published twice (a crash between the publish and the delete) is one event to
+an :class:`~stepdance.bus.inbox.Inbox`. Entries are checked when written (a bad entry fails the service's
+transaction); an entry the bus refuses later (an unknown bus) stays in the table with its error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import (
+    Column,
+    Engine,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    event,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection, CursorResult
+
+from stepdance.bus import headers as h
+from stepdance.bus.envelope import DEFAULT_MAX_ENTRY_BYTES, check_entry, event_time, iso_time
+
+if TYPE_CHECKING:
+    from stepdance.bus.runtime import Bus
+    from stepdance.bus.targets import DeliveryContext
+
+log = logging.getLogger(__name__)
+RETRIED_ERRORS = frozenset({"InternalFailure", "ThrottlingException"})
+
+
+class OutboxEntryError(ValueError):
+    """The entry would be refused by PutEvents; ``code`` and ``message`` are the result entry's."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    seq: int
+    event_id: str
+    entry: dict[str, Any]
+    headers: dict[str, str]
+
+
+class Outbox:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        table: str = "outbox",
+        schema: str | None = None,
+        clock: Callable[[], float] = time.time,
+        max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES,
+        create: bool = True,
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.max_entry_bytes = max_entry_bytes
+        self.table = Table(
+            table,
+            MetaData(schema=schema),
+            Column("seq", Integer, primary_key=True, autoincrement=True),
+            Column("event_id", String(128), nullable=False, unique=True),
+            Column("entry", Text, nullable=False),
+            Column("headers", Text, nullable=False),
+            Column("created", Float, nullable=False),
+            Column("error", Text),  # why the bus refused it; such a row is not relayed again
+        )
+        self._listeners: list[Callable[[], None]] = []
+        self._lock = threading.Lock()
+        if create:
+            self.table.metadata.create_all(engine, checkfirst=True)
+
+    @contextmanager
+    def transaction(self) -> Iterator[OutboxTransaction]:
+        """One transaction of the service's database in which it changes its state and publishes."""
+        with self.engine.begin() as connection:
+            yield OutboxTransaction(self, connection)
+        self.notify()
+
+    def publish(
+        self,
+        connection: Connection,
+        entry: Mapping[str, Any],
+        *,
+        headers: Mapping[str, str] | None = None,
+        caused_by: DeliveryContext | None = None,
+    ) -> str:
+        """Write ``entry`` (a PutEvents entry) in ``connection``'s transaction; its event id. ``caused_by``:
+        the delivery that caused it (its correlation id and trace carry on); ``headers``: set them instead."""
+        error = check_entry(entry, self.max_entry_bytes)
+        if error is not None:
+            raise OutboxEntryError(error.code, error.message)
+        event_id = str(uuid.uuid4())
+        stored = dict(entry)
+        now = self.clock()
+        # the event happened now, with the state change, not when the relay gets to it
+        stored["Time"] = event_time(entry["Time"]) if entry.get("Time") is not None else iso_time(now)
+        given = dict(caused_by.caused_headers()) if caused_by is not None else {}
+        given.update(headers or {})
+        row = dict(
+            event_id=event_id,
+            entry=json.dumps(stored),
+            headers=json.dumps(h.for_event(event_id, given)),
+            created=now,
+        )
+        connection.execute(insert(self.table).values(**row))
+        event.listen(connection, "commit", lambda _conn: self.notify(), once=True)
+        return event_id
+
+    # ------------------------------------------------------------------ the relay's side
+
+    def on_commit(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` (from any thread) after a transaction that published commits; the remover."""
+        with self._lock:
+            self._listeners.append(listener)
+        return lambda: self._remove(listener)
+
+    def _remove(self, listener: Callable[[], None]) -> None:
+        with self._lock, contextlib.suppress(ValueError):
+            self._listeners.remove(listener)
+
+    def notify(self) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener()
+
+    def pending(self, limit: int) -> list[OutboxRow]:
+        t = self.table
+        statement = select(t.c.seq, t.c.event_id, t.c.entry, t.c.headers).where(t.c.error.is_(None))
+        with self.engine.connect() as conn:
+            rows = conn.execute(statement.order_by(t.c.seq).limit(limit)).all()
+        return [OutboxRow(r.seq, r.event_id, json.loads(r.entry), json.loads(r.headers)) for r in rows]
+
+    def published(self, seqs: list[int]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(self.table).where(self.table.c.seq.in_(seqs)))
+
+    def refused(self, seq: int, error: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(self.table).where(self.table.c.seq == seq).values(error=error))
+
+
+class OutboxTransaction:
+    """The connection of an outbox transaction: ``execute`` the state change, ``publish`` its events."""
+
+    def __init__(self, outbox: Outbox, connection: Connection) -> None:
+        self.outbox = outbox
+        self.connection = connection
+
+    def execute(self, statement: Any, parameters: Any = None) -> CursorResult[Any]:
+        return self.connection.execute(statement, parameters)
+
+    def publish(
+        self,
+        entry: Mapping[str, Any],
+        *,
+        headers: Mapping[str, str] | None = None,
+        caused_by: DeliveryContext | None = None,
+    ) -> str:
+        return self.outbox.publish(self.connection, entry, headers=headers, caused_by=caused_by)
+
+
+class OutboxRelay:
+    """Publishes an outbox's committed rows on the bus, PutEvents batches of ``batch`` in commit order."""
+
+    def __init__(self, outbox: Outbox, bus: Bus, *, batch: int = 10, poll_seconds: float = 1.0) -> None:
+        self.outbox = outbox
+        self.bus = bus
+        self.batch = min(batch, 10)
+        self.poll_seconds = poll_seconds
+        self._task: asyncio.Task[None] | None = None
+
+    async def relay_once(self) -> int:
+        """Publish one batch of pending rows; how many the bus accepted."""
+        rows = await asyncio.to_thread(self.outbox.pending, self.batch)
+        if not rows:
+            return 0
+        answer = await self.bus.put_events(
+            [r.entry for r in rows], ids=[r.event_id for r in rows], headers=[r.headers for r in rows]
+        )
+        done = []
+        for row, result in zip(rows, answer["Entries"], strict=True):
+            if "EventId" in result:
+                done.append(row.seq)
+            elif result.get("ErrorCode") not in RETRIED_ERRORS:
+                log.error("the bus refused outbox event %s: %s", row.event_id, result)
+                await asyncio.to_thread(
+                    self.outbox.refused, row.seq, f"{result['ErrorCode']}: {result['ErrorMessage']}"
+                )
+        if done:
+            await asyncio.to_thread(self.outbox.published, done)
+        return len(done)
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        wake = asyncio.Event()
+
+        def woken() -> None:
+            loop.call_soon_threadsafe(wake.set)
+
+        remove = self.outbox.on_commit(woken)
+        try:
+            while True:
+                wake.clear()
+                try:
+                    if await self.relay_once() == self.batch:
+                        continue  # more may be waiting
+                except Exception:
+                    log.exception("relaying the outbox failed; trying again in %ss", self.poll_seconds)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), self.poll_seconds)
+        finally:
+            remove()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name="stepdance-outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def __aenter__(self) -> OutboxRelay:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.stop()
