@@ -40,16 +40,17 @@ def jsonpath_output(
     run: Run, frame: Frame, state: State, result: Any, *, selector: bool = True, assign_from: Any = _MISSING
 ) -> tuple[Any, dict[str, Any] | None]:
     """ResultSelector, Assign, ResultPath, OutputPath; returns (output, variables to assign)."""
-    scope = run.scope(frame)
-    if selector and "ResultSelector" in state.raw:
-        result = evaluate_template(state.raw["ResultSelector"], result, scope)
+    raw = state.raw
+    # A scope is built only for the fields that read one: most states have none of them.
+    if selector and "ResultSelector" in raw:
+        result = evaluate_template(raw["ResultSelector"], result, run.scope(frame))
     assigned = None
-    if "Assign" in state.raw:
+    if "Assign" in raw:
         source = result if assign_from is _MISSING else assign_from
-        assigned = evaluate_template(state.raw["Assign"], source, scope)
-    output = apply_result_path(state.raw.get("ResultPath", "$"), frame.input, result)
-    if "OutputPath" in state.raw:
-        output = select(state.raw["OutputPath"], output, scope, field="OutputPath")
+        assigned = evaluate_template(raw["Assign"], source, run.scope(frame))
+    output = apply_result_path(raw.get("ResultPath", "$"), frame.input, result)
+    if "OutputPath" in raw:
+        output = select(raw["OutputPath"], output, run.scope(frame), field="OutputPath")
     return output, assigned
 
 

@@ -13,9 +13,12 @@ from typing import Any
 _NOT_TRUNCATED = {"truncated": False}
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def to_json(value: Any) -> str:
-    """Compact JSON, non-ASCII kept, as AWS writes payloads."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON, non-ASCII kept, as AWS writes payloads (one encoder, not one per call)."""
+    return _ENCODER.encode(value)
 
 
 def execution_started(input_text: str, role_arn: str, sm_arn: str | None = None) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from stepdance.asl import errors, history
+from stepdance.asl import dataflow, errors, history, states
 from stepdance.asl.definition import Catcher, Definition, Machine, State
 from stepdance.asl.errors import StatesError
 from stepdance.asl.frames import ExecState, Frame
@@ -34,6 +34,7 @@ from stepdance.asl.protocol import (
     StopRequested,
     TimerFired,
 )
+from stepdance.asl.retry import next_delay
 from stepdance.asl.scope import Scope
 
 MAX_PAYLOAD_BYTES = 262_144
@@ -92,44 +93,39 @@ class Run:
         self._input: Any = _UNSET
         self._contexts: dict[tuple[str, int, str | None, int], dict[str, Any]] = {}
         self._rng: random.Random | None = None
+        self._machines: dict[str, Machine] = {}
         self.now_iso = iso(now)
 
     @property
     def execution_input(self) -> Any:
         """The execution's input as a value, decoded once per transition (``$$.Execution.Input``)."""
         if self._input is _UNSET:
-            from stepdance.asl.states import decode_input
-
-            self._input = decode_input(self.st.input_text)
+            self._input = states.decode_input(self.st.input_text)
         return self._input
 
     # ------------------------------------------------------------------ lifecycle
 
     def begin(self) -> None:
-        from stepdance.asl.states import decode_input
-
         st = self.st
         self.emit(None, history.execution_started(st.input_text, st.info["role_arn"]), prev=0)
         if self.definition.timeout_seconds is not None:
             self.command(StartTimer("execution-timeout", self.now + self.definition.timeout_seconds))
         root = Frame(
-            id=ROOT, path=[], state=self.definition.machine.start_at, input=decode_input(st.input_text)
+            id=ROOT, path=[], state=self.definition.machine.start_at, input=states.decode_input(st.input_text)
         )
         st.frames[ROOT] = root
         self.enter(root, root.state, root.input, prev=0)
         self.drain()
 
     def apply(self, signal: Signal) -> None:
-        from stepdance.asl.states import redrive, resume_signal
-
         if isinstance(signal, StopRequested):
             self.abort(signal.error, signal.cause)
         elif isinstance(signal, TimerFired) and signal.timer_id == "execution-timeout":
             self.time_out()
         elif signal.__class__.__name__ == "RedriveRequested":
-            redrive(self)
+            states.redrive(self)
         else:
-            resume_signal(self, signal)
+            states.resume_signal(self, signal)
         self.drain()
 
     def finish(self) -> Step:
@@ -137,12 +133,10 @@ class Run:
         return Step(events=self.events, state=self.st.to_json(), commands=self.commands, status=status)
 
     def drain(self) -> None:
-        from stepdance.asl.states import run_frame
-
         while self.queue and self.st.status == "RUNNING":
             frame = self.st.frames.get(self.queue.popleft())
             if frame is not None and frame.wait is None:
-                run_frame(self, frame)
+                states.run_frame(self, frame)
 
     def guarded(self, action: Callable[[], None]) -> None:
         """Run ``action``; an execution whose history fills up fails with its 25,000th event."""
@@ -177,9 +171,13 @@ class Run:
     # ------------------------------------------------------------------ lookups
 
     def machine_of(self, frame: Frame) -> Machine:
-        machine = self.definition.machine
-        for state_name, branch in frame.path:
-            machine = machine.states[state_name].branches[branch]
+        """The (sub-)machine a frame runs; resolved once per frame and transition."""
+        machine = self._machines.get(frame.id)
+        if machine is None:
+            machine = self.definition.machine
+            for state_name, branch in frame.path:
+                machine = machine.states[state_name].branches[branch]
+            self._machines[frame.id] = machine
         return machine
 
     def state_of(self, frame: Frame) -> State:
@@ -282,23 +280,19 @@ class Run:
             )
 
     def end_frame(self, frame: Frame, output: Any) -> None:
-        from stepdance.asl.states import child_succeeded
-
         if frame.parent is None:
             self.succeed_execution(output)
         else:
             del self.st.frames[frame.id]
-            child_succeeded(self, frame, output)
+            states.child_succeeded(self, frame, output)
 
     def fail_frame(self, frame: Frame, error: str | None, cause: str | None) -> None:
-        from stepdance.asl.states import child_failed
-
         if frame.parent is None:
             self.st.failed_at = {"frame": frame.to_json()}
             self.fail_execution(error, cause, prev=frame.last)
         else:
             self.drop_frame(frame)
-            child_failed(self, frame, error, cause)
+            states.child_failed(self, frame, error, cause)
 
     def drop_frame(self, frame: Frame) -> None:
         """Forget a frame and everything it waits on (its own children included)."""
@@ -322,14 +316,12 @@ class Run:
 
     def state_failed(self, frame: Frame, error: str | None, cause: str | None, *, retry: bool = True) -> None:
         """A state failed: retry it if a retrier matches, else catch, else fail the frame."""
-        from stepdance.asl.states import failed_event
-
         state = self.state_of(frame)
         # A failure without an error name (a Fail state with no Error) is only matched by States.ALL.
         name = error if error is not None else ""
         if retry and self.schedule_retry(frame, state, name):
             return
-        failed_event(self, frame, state, error)
+        states.failed_event(self, frame, state, error)
         catcher = next((c for c in state.catchers if errors.matches(list(c.error_equals), name)), None)
         if catcher is None:
             self.fail_frame(frame, error, cause)
@@ -342,7 +334,6 @@ class Run:
         self.exit_state(frame, output, assigned, next_state=catcher.next)
 
     def schedule_retry(self, frame: Frame, state: State, error: str) -> bool:
-        from stepdance.asl.retry import next_delay
 
         for index, retrier in enumerate(state.retriers):
             if not errors.matches(list(retrier.error_equals), error):
@@ -362,7 +353,6 @@ class Run:
     def catch_output(
         self, frame: Frame, state: State, catcher: Catcher, error: str | None, cause: str | None
     ) -> tuple[Any, dict[str, Any] | None]:
-        from stepdance.asl import dataflow
 
         error_output: dict[str, Any] = {}
         if error is not None:
