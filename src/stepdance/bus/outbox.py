@@ -50,6 +50,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, CursorResult
 
 from stepdance.bus import headers as h
+from stepdance.bus.consumer import wait_event
 from stepdance.bus.envelope import DEFAULT_MAX_ENTRY_BYTES, check_entry, event_time, iso_time
 
 if TYPE_CHECKING:
@@ -244,8 +245,7 @@ class OutboxRelay:
                         continue  # more may be waiting
                 except Exception:
                     log.exception("relaying the outbox failed; trying again in %ss", self.poll_seconds)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), self.poll_seconds)
+                await wait_event(wake, self.poll_seconds)
         finally:
             remove()
 

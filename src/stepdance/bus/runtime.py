@@ -30,7 +30,7 @@ import httpx
 from stepdance.bus import archiver, names, replay
 from stepdance.bus import headers as h
 from stepdance.bus.catalog import Catalog
-from stepdance.bus.consumer import Consumer, ConsumerSettings
+from stepdance.bus.consumer import Consumer, ConsumerSettings, wait_event
 from stepdance.bus.definitions import Definitions, Target
 from stepdance.bus.delivery import TargetConsumer
 from stepdance.bus.envelope import (
@@ -160,8 +160,7 @@ class Bus:
 
     async def _run(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.refresh_seconds)
+            await wait_event(self._wake, self.refresh_seconds)
             self._wake.clear()
             try:
                 await self.refresh()
