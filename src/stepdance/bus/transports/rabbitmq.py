@@ -31,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 import aio_pika
 import aiormq.exceptions
@@ -82,6 +82,7 @@ class RabbitTransport(Transport):
         self._publisher: AbstractChannel | None = None
         self._exchanges: dict[str, AbstractExchange] = {}
         self._lock = asyncio.Lock()
+        self.subscriptions: set[RabbitSubscription] = set()
 
     async def publish(self, topic: str, messages: Sequence[Message]) -> None:
         if not messages:
@@ -102,6 +103,8 @@ class RabbitTransport(Transport):
         return subscription
 
     async def close(self) -> None:
+        for subscription in list(self.subscriptions):
+            await subscription.close()
         connection, self._connection = self._connection, None
         self._publisher, self._exchanges = None, {}
         if connection is not None:
@@ -186,6 +189,7 @@ class RabbitSubscription(Subscription):
             await queue.bind(exchange)
             self._tag = await queue.consume(self._arrived, no_ack=False)
         self.channel, self._queue, self._retry_queues = channel, queue, set()
+        self.transport.subscriptions.add(self)
 
     async def fetch(self, max_messages: int, wait: float) -> list[Delivery]:
         if self.channel is None or self.channel.is_closed:
@@ -205,18 +209,25 @@ class RabbitSubscription(Subscription):
         return out
 
     async def close(self) -> None:
+        self.transport.subscriptions.discard(self)
         channel, self.channel = self.channel, None
         while not self._buffer.empty():
             self._buffer.get_nowait().give_up()
+        for task in list(self._returns):
+            task.cancel()
         if channel is not None and not channel.is_closed:
             async with mapped("close the consumer"):
                 await channel.close()  # the broker requeues whatever this channel still holds
 
     def hand_back(self, delivery: RabbitDelivery) -> None:
         """``ack_wait`` is over: requeue the message so another consumer gets it."""
-        task = asyncio.get_running_loop().create_task(delivery.requeue())
+        task = asyncio.get_running_loop().create_task(self._requeue(delivery))
         self._returns.add(task)
         task.add_done_callback(self._returns.discard)
+
+    async def _requeue(self, delivery: RabbitDelivery) -> None:
+        with suppress(TransportError):  # then it comes back when the channel closes
+            await delivery.requeue()
 
     async def retry_later(
         self, raw: AbstractIncomingMessage, message: Message, attempt: int, delay: float
@@ -265,9 +276,13 @@ class RabbitDelivery(SettleOnce):
             self.lease.cancel()
 
     async def requeue(self) -> None:
-        if not self._raw.channel.is_closed:
+        try:
             async with mapped("requeue"):
                 await self._raw.nack(requeue=True)
+        except TransportError:
+            if not self._raw.channel.is_closed:
+                raise
+            # else the broker requeued it when the channel closed
 
     async def _ack(self) -> None:
         self._settle()
