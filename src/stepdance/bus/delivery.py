@@ -94,7 +94,7 @@ class TargetConsumer(Consumer):
         )
         if now - published > policy.maximum_event_age:
             age = TargetFailure("EventExpired", f"the event is {now - published:.0f} s old")
-            await self._dead(delivery, target, text, MAX_AGE, age)
+            await self._dead(delivery, target, text, MAX_AGE, age, attempts=delivery.attempt - 1)
             return
         try:
             input_text = target.input.render(
@@ -102,7 +102,7 @@ class TargetConsumer(Consumer):
             )
             await self.bus.invoke(target, input_text, context)
         except TargetFailure as failure:
-            await self._failed(delivery, target, text, failure, published, now)
+            await self._failed(delivery, target, text, failure, published, self.bus.clock())
             return
         await delivery.ack()
 
@@ -135,8 +135,17 @@ class TargetConsumer(Consumer):
                 await delivery.nack(delay)
 
     async def _dead(
-        self, delivery: Delivery, target: Target, text: str, exhausted: str | None, failure: TargetFailure
+        self,
+        delivery: Delivery,
+        target: Target,
+        text: str,
+        exhausted: str | None,
+        failure: TargetFailure,
+        *,
+        attempts: int | None = None,
     ) -> None:
+        """Record a dead letter (``attempts``: the target's invocations, this delivery's number unless
+        told), then ack."""
         event = parse_event(text)
         letter = DeadLetter(
             id=f"{self.bus.clock():017.6f}-{uuid.uuid4().hex[:12]}",
@@ -148,7 +157,7 @@ class TargetConsumer(Consumer):
             body=text,
             error_code=failure.code,
             error_message=failure.message,
-            attempts=delivery.attempt,
+            attempts=delivery.attempt if attempts is None else attempts,
             exhausted=exhausted,
             created=self.bus.clock(),
             headers=dict(delivery.message.headers),

@@ -106,12 +106,12 @@ class Handlers:
         self._by_name: dict[str, _Registered] = {}
 
     def register(self, name: str, fn: Handler) -> None:
-        params = [
+        required = [
             p
             for p in inspect.signature(fn).parameters.values()
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
         ]
-        self._by_name[name] = _Registered(fn, len(params) >= 2, inspect.iscoroutinefunction(fn))
+        self._by_name[name] = _Registered(fn, len(required) >= 2, inspect.iscoroutinefunction(fn))
 
     def __contains__(self, name: object) -> bool:
         return name in self._by_name
