@@ -32,7 +32,7 @@ async def keep_leases(engine: Engine) -> None:
         try:
             now = engine.clock()
             if now - renewed >= lease / 4:
-                await asyncio.to_thread(engine.store.renew_leases, engine.owner, now + lease)
+                await engine.call(engine.store.renew_leases, engine.owner, now + lease)
                 renewed = now
             if await take_over(engine) == engine.settings.claim_batch:
                 pause = engine.settings.poll_seconds  # more are waiting: come back soon, leave some to others
@@ -47,7 +47,7 @@ async def take_over(engine: Engine) -> int:
     now = engine.clock()
     lease_until = now + engine.settings.lease_seconds
     claim = engine.store.claim_executions
-    records = await asyncio.to_thread(claim, engine.owner, now, lease_until, engine.settings.claim_batch)
+    records = await engine.call(claim, engine.owner, now, lease_until, engine.settings.claim_batch)
     if records:
         log.info("took over %d executions", len(records))
         await engine.adopt(records)
@@ -60,7 +60,7 @@ async def fetch_signals(engine: Engine) -> None:
         await wait_event(ready, engine.settings.poll_seconds)
         ready.clear()
         try:
-            queued = await asyncio.to_thread(engine.store.fetch_signals, engine.owner, 1000)
+            queued = await engine.call(engine.store.fetch_signals, engine.owner, 1000)
         except StoreError as error:
             log.warning("could not fetch signals: %s", error)
             continue
@@ -73,7 +73,7 @@ async def readopt(engine: Engine, arn: str, delay: float = 0.05) -> None:
     for _ in range(20):
         await asyncio.sleep(delay)
         try:
-            record = await asyncio.to_thread(engine.store.get_execution, arn)
+            record = await engine.call(engine.store.get_execution, arn)
         except StoreError as error:
             log.warning("could not reload %s: %s", arn, error)
             delay = min(delay * 2, 2.0)

@@ -7,7 +7,6 @@ input=...)``); they return what boto3 returns (camelCase keys, datetimes) and ra
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import uuid
@@ -65,7 +64,7 @@ class Client:
 
     async def _store(self, subject: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         try:
-            return await asyncio.to_thread(fn, *args, **kwargs)
+            return await self.engine.call(fn, *args, **kwargs)
         except StoreError as error:
             raise from_store(error, subject) from error
 
@@ -83,7 +82,7 @@ class Client:
             arn, name, definition, roleArn, self.engine.clock(), uuid.uuid4().hex, type
         )
         try:
-            await asyncio.to_thread(self.store.create_state_machine, record)
+            await self.engine.call(self.store.create_state_machine, record)
         except StoreMachineExists:
             existing = await self._store(arn, self.store.get_state_machine, arn)
             if (existing.definition, existing.role_arn) != (definition, roleArn):
@@ -233,7 +232,7 @@ class Client:
         arn = arns.check(executionArn, "execution")
         get = self.store.get_history
         try:
-            page = await asyncio.to_thread(get, arn, _limit(maxResults), nextToken, reverse=reverseOrder)
+            page = await self.engine.call(get, arn, _limit(maxResults), nextToken, reverse=reverseOrder)
         except StoreError as error:
             subject = nextToken or "" if isinstance(error, InvalidPageToken) else arn
             raise from_store(error, subject) from error
@@ -261,7 +260,7 @@ class Client:
         arn = arns.make(self.settings, "activity", arns.check_name(name))
         record = ActivityRecord(arn, name, self.engine.clock())
         try:
-            await asyncio.to_thread(self.store.create_activity, record)
+            await self.engine.call(self.store.create_activity, record)
         except ActivityAlreadyExists:
             record = await self._store(arn, self.store.get_activity, arn)  # CreateActivity is idempotent
         except StoreError as error:

@@ -7,6 +7,10 @@ not per transition.
 
 A batch the database refuses as a whole is retried with back-off while the store reports itself
 unavailable; any other failure is reported to every change of that batch.
+
+A store that never blocks (the memory store) has no transaction cost to share: each change is written as it
+is submitted, on the loop, and its future is done on return. Only when such a store reports itself
+unavailable, or changes are already queued (order must hold), does a change go through the queue.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ class GroupCommitter:
         self._slots = asyncio.Semaphore(writers)
         self._writing: set[asyncio.Task[None]] = set()
         self._thread = ThreadPoolExecutor(writers, thread_name_prefix="stepdance-commit")
+        self._inline = not store.blocking
+        self._stopped = False
         self.batches = 0
         self.changes = 0
         self.busy_seconds = 0.0  # time spent writing: near the wall time means the store is the limit
@@ -41,6 +47,11 @@ class GroupCommitter:
     def submit(self, change: Change) -> asyncio.Future[None]:
         """The change's future: done when it is durable, or failed with why the store refused it."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self._stopped:
+            future.set_exception(StoreError("the engine stopped before this change was written"))
+            return future
+        if self._inline and not self._pending and not self._writing and self._write_now(change, future):
+            return future
         self._pending.append((change, future))
         self._idle.clear()
         self._wake.set()
@@ -60,6 +71,7 @@ class GroupCommitter:
                     self._writing.add(task)
                     task.add_done_callback(self._written)
         finally:
+            self._stopped = True
             self._fail_pending(StoreError("the engine stopped before this change was written"))
 
     def _written(self, task: asyncio.Task[None]) -> None:
@@ -74,6 +86,25 @@ class GroupCommitter:
 
     def close(self) -> None:
         self._thread.shutdown(wait=True)
+
+    def _write_now(self, change: Change, future: asyncio.Future[None]) -> bool:
+        """Write one change on the loop; False if the store is unavailable (the queue retries it)."""
+        began = time.perf_counter()
+        try:
+            (result,) = self._store.commit([change])
+        except StoreUnavailable:
+            return False
+        except StoreError as error:
+            log.exception("a change failed")
+            result = error
+        self.batches += 1
+        self.changes += 1
+        self.busy_seconds += time.perf_counter() - began
+        if result is None:
+            future.set_result(None)
+        else:
+            future.set_exception(result)
+        return True
 
     async def _write(self, batch: list[tuple[Change, asyncio.Future[None]]]) -> None:
         loop = asyncio.get_running_loop()

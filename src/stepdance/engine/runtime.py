@@ -20,7 +20,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from stepdance.asl import machine
 from stepdance.asl.definition import Definition
@@ -56,6 +56,7 @@ from stepdance.store import (
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 MAX_RELOADS = 3  # times an execution is reloaded from the store after its step failed, before giving up
 
 
@@ -127,7 +128,7 @@ class Engine:
         self._actors.clear()
         if self.worker and release_leases:
             try:
-                await asyncio.to_thread(self.store.release_leases, self.owner)
+                await self.call(self.store.release_leases, self.owner)
             except Exception:
                 log.warning("could not release the leases of %s; they will expire", self.owner)
         self.committer.close()
@@ -138,6 +139,13 @@ class Engine:
 
     async def __aexit__(self, *_: object) -> None:
         await self.stop()
+
+    async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``fn(*args, **kwargs)``, a store operation: in a worker thread when the store may block (the loop
+        keeps advancing other executions meanwhile), else right here."""
+        if self.store.blocking:
+            return await asyncio.to_thread(fn, *args, **kwargs)
+        return fn(*args, **kwargs)
 
     @property
     def running(self) -> int:
@@ -170,7 +178,7 @@ class Engine:
 
     async def signal(self, arn: str, signal: Signal) -> None:
         """Queue a signal for an execution in the store (durable), for whichever worker owns it."""
-        await asyncio.to_thread(self.store.add_signal, arn, encode(signal), self.clock())
+        await self.call(self.store.add_signal, arn, encode(signal), self.clock())
         self.signals_ready.set()
 
     def signals_queued(self) -> None:
@@ -182,8 +190,8 @@ class Engine:
         if not records or not self.worker:
             return
         arns = [r.arn for r in records]
-        timers = await asyncio.to_thread(self.store.timers, arns)
-        tasks = await asyncio.to_thread(self.store.open_tasks, arns)
+        timers = await self.call(self.store.timers, arns)
+        tasks = await self.call(self.store.open_tasks, arns)
         pendings = {arn: Pending() for arn in arns}
         for timer in timers:
             pendings[timer.execution_arn].timers[timer.timer_id] = timer.due
@@ -326,7 +334,7 @@ class Engine:
 
     async def definition(self, sm_arn: str, revision_id: str) -> Definition:
         if (sm_arn, revision_id) not in self._definitions:
-            revision = await asyncio.to_thread(self.store.get_revision, sm_arn, revision_id)
+            revision = await self.call(self.store.get_revision, sm_arn, revision_id)
             return self.definition_of(revision)
         return self._definitions[(sm_arn, revision_id)]
 
@@ -338,7 +346,7 @@ class Engine:
             if arn in self._final:
                 return self._final.pop(arn)
             if arn not in self._actors:  # it runs elsewhere, or it has finished: look
-                record = await asyncio.to_thread(self.store.get_execution, arn)
+                record = await self.call(self.store.get_execution, arn)
                 if record.status != "RUNNING":
                     return record
             left = 0.5 if deadline is None else min(0.5, deadline - time.monotonic())

@@ -1,7 +1,8 @@
 """The storage contract: one interface, implemented by memory, SQLite and PostgreSQL stores.
 
 Every method is synchronous and thread-safe; the engine calls them from worker threads so that its event
-loop keeps running. Every method raises only :mod:`stepdance.store.errors`.
+loop keeps running, unless the store says it never blocks (:attr:`Store.blocking`). Every method raises only
+:mod:`stepdance.store.errors`.
 
 The write path of executions is :meth:`Store.commit`: a batch of :class:`~stepdance.store.records.Change`
 from many executions in one transaction (the group-commit unit). Everything else is either a read, a small
@@ -36,6 +37,10 @@ class Store(ABC):
     #: How many :meth:`commit` calls may run at once. Batches never share an execution (its actor waits
     #: for one change before the next), so a database with row locks can take several in parallel.
     concurrent_commits: int = 1
+
+    #: Whether a call may wait on something outside the process (a database). The engine calls a store that
+    #: never blocks straight from its event loop: a hop to a worker thread would cost more than the call.
+    blocking: bool = True
 
     # ------------------------------------------------------------------ catalog: state machines, activities
 

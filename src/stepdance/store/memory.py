@@ -48,6 +48,8 @@ T = TypeVar("T")
 
 
 class MemoryStore(Store):
+    blocking = False  # every call is a few dictionary operations under a lock
+
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._machines: dict[str, StateMachineRecord] = {}
