@@ -53,17 +53,27 @@ def claim_executions(
 
 
 def renew_leases(conn: Connection, t: Tables, owner: str, lease_until: float) -> int:
-    ex = t.executions
-    result = conn.execute(update(ex).where(running(t), ex.c.owner == owner).values(lease_until=lease_until))
-    return int(result.rowcount)
+    return _set_leases(conn, t, owner, None, {"lease_until": lease_until})
 
 
 def release_leases(conn: Connection, t: Tables, owner: str, arns: Sequence[str] | None) -> int:
+    return _set_leases(conn, t, owner, arns, {"owner": None, "lease_until": 0.0})
+
+
+def _set_leases(
+    conn: Connection, t: Tables, owner: str, arns: Sequence[str] | None, values: dict[str, Any]
+) -> int:
+    """Update ``owner``'s RUNNING executions (those of ``arns``), locking them in arn order first.
+
+    A commit locks its executions in arn order too; a plain ``UPDATE ... WHERE owner = ?`` would lock
+    them in whatever order the scan meets them and deadlock with it (measured on PostgreSQL: a dozen
+    deadlocks per benchmark run, each stalling both sides for a second)."""
     ex = t.executions
-    query = update(ex).where(running(t), ex.c.owner == owner)
+    mine = select(ex.c.arn).where(running(t), ex.c.owner == owner).order_by(ex.c.arn)
     if arns is not None:
-        query = query.where(ex.c.arn.in_(list(arns)))
-    return int(conn.execute(query.values(owner=None, lease_until=0.0)).rowcount)
+        mine = mine.where(ex.c.arn.in_(list(arns)))
+    result = conn.execute(update(ex).where(ex.c.arn.in_(_locked(conn, mine))).values(values))
+    return int(result.rowcount)
 
 
 def add_signal(conn: Connection, t: Tables, arn: str, body: dict[str, Any], now: float) -> int:
