@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import marshal
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -19,20 +20,23 @@ from stepdance.store.base import SignalFor, Store
 from stepdance.store.errors import (
     ActivityAlreadyExists,
     ActivityDoesNotExist,
+    ConflictError,
+    ExecutionAlreadyExists,
     ExecutionDoesNotExist,
     ExecutionNotRedrivable,
+    LeaseLost,
     StateMachineAlreadyExists,
     StateMachineDoesNotExist,
     StoreError,
     TaskClosed,
     TaskDoesNotExist,
 )
-from stepdance.store.plan import Key, Plan, dumps, make_plan
 from stepdance.store.records import (
     ANSWERABLE,
     OPEN_TASK,
     REDRIVABLE,
     RUNNING,
+    TERMINAL,
     ActivityRecord,
     Change,
     ExecutionRecord,
@@ -41,10 +45,10 @@ from stepdance.store.records import (
     StateMachineRecord,
     TaskRecord,
     TimerRecord,
-    as_row,
 )
 
 T = TypeVar("T")
+Key = tuple[str, str]  # (execution arn, timer id / task id)
 
 
 class MemoryStore(Store):
@@ -57,7 +61,7 @@ class MemoryStore(Store):
         self._activities: dict[str, ActivityRecord] = {}
         self._executions: dict[str, ExecutionRecord] = {}
         self._snapshots: dict[str, str] = {}
-        self._history: dict[str, list[str]] = {}
+        self._history: dict[str, _History] = {}
         self._timers: dict[Key, float] = {}
         self._tasks: dict[Key, TaskRecord] = {}
         self._tokens: dict[str, Key] = {}
@@ -132,45 +136,69 @@ class MemoryStore(Store):
     # ------------------------------------------------------------------ executions
 
     def commit(self, changes: Sequence[Change]) -> list[StoreError | None]:
+        # Each change is checked, then applied, one after the other: what make_plan merges for a database
+        # is here a few dictionary operations per change, without encoding the events.
         with self._lock:
-            arns = {c.execution_arn for c in changes}
-            current = {
-                a: (self._executions[a].version, self._executions[a].owner)
-                for a in arns & set(self._executions)
-            }
-            plan = make_plan(changes, current)
-            self._write(plan)
-            return plan.results
+            return [self._commit(change) for change in changes]
 
-    def _write(self, plan: Plan) -> None:
-        for arn, (record, snapshot) in plan.inserts.items():
-            self._executions[arn] = replace(record)
-            self._snapshots[arn] = snapshot or "null"
-            self._history[arn] = []
-        for arn, row in plan.updates.items():
-            _update(self._executions[arn], as_row(row))
-            if row.snapshot is not None:
-                self._snapshots[arn] = row.snapshot
-        for arn, _event_id, text in plan.events:
-            self._history[arn].append(text)
-        self._write_work(plan)
+    def _commit(self, change: Change) -> StoreError | None:
+        arn = change.execution_arn
+        row = self._executions.get(arn)
+        if change.create is not None:
+            if row is not None:
+                return ExecutionAlreadyExists(arn)
+            row = self._insert(change.create)
+        elif change.version is not None:
+            error = _refusal(change, row)
+            if error is not None:
+                return error
+        if row is not None and (change.create is not None or change.version is not None):
+            self._update(row, change)
+        if change.events:
+            self._history[arn].append(change.events)
+        self._write_work(change)
+        return None
 
-    def _write_work(self, plan: Plan) -> None:
-        for key in plan.timers_deleted:
-            self._timers.pop(key, None)
-        self._timers.update(plan.timers_set)
-        for key, task in plan.tasks_inserted.items():
+    def _insert(self, record: ExecutionRecord) -> ExecutionRecord:
+        row = replace(record, version=0, snapshot=None)
+        self._executions[row.arn] = row
+        self._snapshots[row.arn] = "null"
+        self._history[row.arn] = _History()
+        return row
+
+    def _update(self, row: ExecutionRecord, change: Change) -> None:
+        row.version += 1
+        for name in ("status", "output", "error", "cause", "stop_date"):
+            value = getattr(change, name)
+            if value is not None:
+                setattr(row, name, value)
+        if change.events:
+            row.last_event_id = max(int(e["id"]) for e in change.events) or row.last_event_id
+        if change.snapshot is not None:
+            # Kept as text: the interpreter goes on changing the dict it handed over.
+            text = change.snapshot if isinstance(change.snapshot, str) else _dumps(change.snapshot)
+            if text:
+                self._snapshots[row.arn] = text
+
+    def _write_work(self, change: Change) -> None:
+        arn = change.execution_arn
+        for timer in change.timers_set:
+            self._timers[(arn, timer.timer_id)] = timer.due
+        for timer_id in change.timers_deleted:
+            self._timers.pop((arn, timer_id), None)
+        for task in change.tasks_added:
+            key = (arn, task.task_id)
             self._tasks[key] = replace(task)
             if task.token:
                 self._tokens[task.token] = key
-        for key, status in plan.task_status.items():
-            if key in self._tasks:
-                self._tasks[key].status = status
-        for key in plan.tasks_deleted:
-            self._drop_task(key)
-        for signal_id in plan.signals_consumed:
+        for task_id, status in change.task_status.items():
+            if (arn, task_id) in self._tasks:
+                self._tasks[(arn, task_id)].status = status
+        for task_id in change.tasks_deleted:
+            self._drop_task((arn, task_id))
+        for signal_id in change.signals_consumed:
             self._signals.pop(signal_id, None)
-        for arn in plan.finished:
+        if change.status in TERMINAL:
             self._finish(arn)
 
     def _finish(self, arn: str) -> None:
@@ -216,17 +244,13 @@ class MemoryStore(Store):
     def get_history(
         self, arn: str, limit: int, token: str | None = None, *, reverse: bool = False
     ) -> Page[dict[str, Any]]:
+        after = tokens.decode(token, "ev", 1)[0] if token is not None else None
         with self._lock:
             if arn not in self._history:
                 raise ExecutionDoesNotExist(arn)
-            texts = list(self._history[arn])
-        events = [json.loads(t) for t in texts]
-        if reverse:
-            events.reverse()
-        if token is not None:
-            (after,) = tokens.decode(token, "ev", 1)
-            events = [e for e in events if (e["id"] < after if reverse else e["id"] > after)]
-        items = events[:limit]
+            events = self._history[arn].page(limit, after, reverse=reverse)
+        # Through JSON, as a database would give them: nothing in the page is shared with another event.
+        items: list[dict[str, Any]] = json.loads(_dumps(events[:limit]))
         more = len(events) > limit
         return Page(items, tokens.encode("ev", items[-1]["id"]) if more else None)
 
@@ -255,7 +279,7 @@ class MemoryStore(Store):
 
     def _add_signal(self, execution_arn: str, body: dict[str, Any], now: float) -> int:
         signal_id = next(self._signal_ids)
-        self._signals[signal_id] = SignalRecord(signal_id, execution_arn, json.loads(dumps(body)), now)
+        self._signals[signal_id] = SignalRecord(signal_id, execution_arn, json.loads(_dumps(body)), now)
         return signal_id
 
     def fetch_signals(self, owner: str, limit: int) -> list[SignalRecord]:
@@ -354,10 +378,53 @@ def _set_lease(rows: Iterable[ExecutionRecord], owner: str | None, lease_until: 
     return count
 
 
-def _update(record: ExecutionRecord, values: dict[str, Any]) -> None:
-    for name, value in values.items():
-        if value is not None and name != "snapshot":
-            setattr(record, name, value)
+class _History:
+    """One execution's events: a marshalled chunk per commit, with the first and last event id in it.
+
+    Marshalling is several times cheaper than JSON and leaves bytes, which the garbage collector does not
+    traverse (as dicts, the events of every execution ever run would be walked by each full collection).
+    The interpreter numbers events in the order it emits them, so ids grow along the chunks.
+    """
+
+    __slots__ = ("_chunks",)
+
+    def __init__(self) -> None:
+        self._chunks: list[tuple[int, int, bytes]] = []
+
+    def append(self, events: list[dict[str, Any]]) -> None:
+        self._chunks.append((events[0]["id"], events[-1]["id"], marshal.dumps(events, 4)))
+
+    def page(self, limit: int, after: int | None, *, reverse: bool) -> list[dict[str, Any]]:
+        """At least ``limit + 1`` events past ``after`` (all there are, if fewer), in the order asked."""
+        found: list[dict[str, Any]] = []
+        for first, last, blob in reversed(self._chunks) if reverse else self._chunks:
+            if after is not None and (first >= after if reverse else last <= after):
+                continue
+            events: list[dict[str, Any]] = marshal.loads(blob)
+            if reverse:
+                events.reverse()
+            if after is not None:
+                events = [e for e in events if (e["id"] < after if reverse else e["id"] > after)]
+            found += events
+            if len(found) > limit:
+                break
+        return found
+
+
+def _refusal(change: Change, row: ExecutionRecord | None) -> StoreError | None:
+    """Why a change to an existing execution may not be written: unknown, owned by another, or stale."""
+    arn = change.execution_arn
+    if row is None:
+        return ExecutionDoesNotExist(arn)
+    if row.owner != change.owner:
+        return LeaseLost(f"{arn} is owned by {row.owner}, not {change.owner}")
+    if row.version != change.version:
+        return ConflictError(f"{arn} is at version {row.version}, not {change.version}")
+    return None
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def _page(kind: str, rows: dict[str, T], limit: int, token: str | None) -> Page[T]:
