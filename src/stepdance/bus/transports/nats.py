@@ -67,7 +67,8 @@ class NatsTransport(Transport):
         async with mapped(f"publish to {topic!r}"):
             # Queued one after another (so in order), then all PubAcks awaited together.
             acks = [await js.publish_async(subject, m.body, headers=envelope(m)) for m in messages]
-            await asyncio.wait_for(asyncio.gather(*acks), PUBLISH_TIMEOUT)
+            async with asyncio.timeout(PUBLISH_TIMEOUT):
+                await asyncio.gather(*acks)
 
     async def subscribe(self, topic: str, group: str, *, ack_wait: float = 30.0) -> Subscription:
         js = await self._jetstream()

@@ -95,7 +95,8 @@ class RabbitTransport(Transport):
                 asyncio.ensure_future(exchange.publish(_outgoing(m), routing_key="", mandatory=False))
                 for m in messages
             ]
-            await asyncio.wait_for(asyncio.gather(*sends), PUBLISH_TIMEOUT)
+            async with asyncio.timeout(PUBLISH_TIMEOUT):
+                await asyncio.gather(*sends)
 
     async def subscribe(self, topic: str, group: str, *, ack_wait: float = 30.0) -> Subscription:
         subscription = RabbitSubscription(self, topic, group, ack_wait)
@@ -201,7 +202,9 @@ class RabbitSubscription(Subscription):
             if self._buffer.empty() and (out or loop.time() >= deadline):
                 break
             try:
-                delivery = await asyncio.wait_for(self._buffer.get(), max(deadline - loop.time(), 0.0))
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for may swallow a cancellation
+                async with asyncio.timeout_at(deadline):
+                    delivery = await self._buffer.get()
             except TimeoutError:
                 break
             if not delivery.settled:  # else its ack_wait ran out while it waited here

@@ -135,7 +135,8 @@ class SqliteSubscription(Subscription):
                 return []
             nap = min(left, pause) if due is None else min(left, pause, max(due - time.time(), 0.001))
             with suppress(TimeoutError):
-                await asyncio.wait_for(woken.wait(), nap)
+                async with asyncio.timeout(nap):  # not wait_for: on 3.11 it may swallow a cancellation
+                    await woken.wait()
             pause = min(pause * 2, POLL_MAX)
 
     async def close(self) -> None:
