@@ -491,7 +491,9 @@ def _dialect_insert(conn: Connection, table: Table) -> Any:
 def _insert_ignore(conn: Connection, table: Table, values: dict[str, Any]) -> int:
     """Insert unless the key exists; the number of rows inserted (0 or 1)."""
     statement = _dialect_insert(conn, table).values(**values).on_conflict_do_nothing()
-    return int(conn.execute(statement).rowcount or 0)
+    key = next(iter(table.primary_key.columns))
+    # RETURNING, not rowcount: psycopg reports -1 for an INSERT .. ON CONFLICT
+    return 0 if conn.execute(statement.returning(key)).first() is None else 1
 
 
 def _upsert(

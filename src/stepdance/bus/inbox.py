@@ -76,10 +76,10 @@ class Inbox:
             insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(
                 self.table
             )
-            recorded = connection.execute(
-                insert.values(**values, processed_at=self.clock()).on_conflict_do_nothing()
-            )
-            yield connection if recorded.rowcount == 1 else None
+            statement = insert.values(**values, processed_at=self.clock()).on_conflict_do_nothing()
+            # RETURNING, not rowcount: psycopg reports -1 for an INSERT .. ON CONFLICT
+            recorded = connection.execute(statement.returning(self.table.c.consumer)).first()
+            yield connection if recorded is not None else None
 
     def handled(
         self, event: Mapping[str, Any] | DeliveryContext | str, *, consumer: str | None = None
