@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime
 
@@ -188,3 +189,26 @@ async def test_a_history_that_reaches_25000_events_fails_the_execution(
         executionArn=described["executionArn"], maxResults=1, reverseOrder=True
     )
     assert last["events"][0]["id"] == 25_000
+
+
+async def test_waiting_leaves_nothing_behind(engine: Engine, client: Client) -> None:
+    saga_handlers(engine)
+    passing = await machine(client, chain(("Only", {"Type": "Pass"})), name="pass")
+    saga = await machine(client, SAGA)
+    await run(client, engine, passing)  # ends inside StartExecution: the waiter reads the store
+    started = await client.start_execution(stateMachineArn=saga, input=json.dumps({"amount": 1, "sku": "x"}))
+    arn = started["executionArn"]
+    first, second = await asyncio.gather(engine.wait(arn, seconds=20), engine.wait(arn, seconds=20))
+    assert first.status == second.status == "SUCCEEDED"
+    never = asyncio.Event()
+
+    async def slow(_: object) -> None:
+        await never.wait()
+
+    engine.register("slow", slow)
+    hanging = await machine(client, chain(("Slow", task("slow"))), name="slow")
+    started = await client.start_execution(stateMachineArn=hanging)
+    with pytest.raises(TimeoutError):
+        await engine.wait(started["executionArn"], seconds=0.05)
+    # Every waiter registered itself to be woken; none is left registered once they all returned.
+    assert (engine._finished, engine._final) == ({}, {})

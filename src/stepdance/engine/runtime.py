@@ -83,6 +83,7 @@ class Engine:
         self._definitions: dict[tuple[str, str], Definition] = {}
         self._finished: dict[str, asyncio.Event] = {}  # executions someone waits for
         self._final: dict[str, ExecutionRecord] = {}  # how they ended, when they ended here
+        self._waiters: Counter[str] = Counter()  # how many wait for each
         self._failures: Counter[str] = Counter()
         self._activity_ready: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
         self.signals_ready = asyncio.Event()
@@ -341,18 +342,27 @@ class Engine:
     async def wait(self, arn: str, seconds: float | None = None) -> ExecutionRecord:
         """The execution once it is no longer RUNNING (wherever it runs); TimeoutError after ``seconds``."""
         deadline = None if seconds is None else time.monotonic() + seconds
-        while True:
-            event = self._finished.setdefault(arn, asyncio.Event())
-            if arn in self._final:
-                return self._final.pop(arn)
-            if arn not in self._actors:  # it runs elsewhere, or it has finished: look
-                record = await self.call(self.store.get_execution, arn)
-                if record.status != "RUNNING":
-                    return record
-            left = 0.5 if deadline is None else min(0.5, deadline - time.monotonic())
-            if left <= 0:
-                raise TimeoutError(f"{arn} is still RUNNING")
-            await wait_event(event, left)
+        event = self._finished.setdefault(arn, asyncio.Event())
+        self._waiters[arn] += 1
+        try:
+            while True:
+                if arn in self._final:
+                    return self._final.pop(arn)
+                if arn not in self._actors:  # it runs elsewhere, or it has finished: look
+                    record = await self.call(self.store.get_execution, arn)
+                    if record.status != "RUNNING":
+                        return record
+                left = 0.5 if deadline is None else min(0.5, deadline - time.monotonic())
+                if left <= 0:
+                    raise TimeoutError(f"{arn} is still RUNNING")
+                await wait_event(event, left)
+                event = self._finished.setdefault(arn, asyncio.Event())
+        finally:
+            self._waiters[arn] -= 1
+            if not self._waiters[arn]:  # nobody waits for it any more: forget it
+                del self._waiters[arn]
+                self._finished.pop(arn, None)
+                self._final.pop(arn, None)
 
 
 def _log_failure(future: asyncio.Future[None]) -> None:
