@@ -193,3 +193,19 @@ async def test_two_connections_share_a_group(transport_url: str, transport: Tran
         await asyncio.gather(*(d.ack() for d in deliveries))
     finally:
         await consumer.close()
+
+
+async def test_a_cancelled_fetch_stops_at_once_and_loses_nothing(transport: Transport, names: Names) -> None:
+    subscription = await transport.subscribe(names.topic(), names.group(), ack_wait=2.0)
+    began = time.monotonic()
+
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.3):
+            await subscription.fetch(10, 30)
+
+    assert time.monotonic() - began < 1.5
+    await transport.publish(names.topic(), [message(1)])
+    # A message a cancelled fetch took on its way out comes back after ack_wait at the latest.
+    [delivery] = await collect(subscription, 1, seconds=8)
+    assert delivery.message.id == "m1"
+    await delivery.ack()

@@ -7,10 +7,11 @@ majority of their replicas fsynced the message, so a broker restart keeps every 
 
 Consuming: each subscription is a consumer with its own channel and ``prefetch`` (default 100) messages
 pushed ahead into a local buffer that ``fetch`` drains; a subscription holds at most ``prefetch``
-unsettled deliveries (the broker sends no more until some are acked or nacked). RabbitMQ has no per-delivery ack deadline, so
-``ack_wait`` is kept here: a delivery neither acked nor nacked ``ack_wait`` after it reached the
-subscription is handed back (basic.nack, requeue) and goes to another consumer. If the consumer's
-process dies, the broker requeues its deliveries at once when the connection drops.
+unsettled deliveries (the broker sends no more until some are acked or nacked). RabbitMQ has no
+per-delivery ack deadline, so ``ack_wait`` is kept here: a delivery neither acked nor nacked ``ack_wait``
+after ``fetch`` handed it out (or after it reached a buffer nobody fetches from) is handed back
+(basic.nack, requeue) and goes to another consumer. If the consumer's process dies, the broker requeues
+its deliveries at once when the connection drops.
 
 ``attempt``: quorum queues count returns in ``x-delivery-count``; a delayed retry also carries the attempts
 so far in the ``stepdance-attempts`` header.
@@ -208,6 +209,7 @@ class RabbitSubscription(Subscription):
             except TimeoutError:
                 break
             if not delivery.settled:  # else its ack_wait ran out while it waited here
+                delivery.hold(self.ack_wait)  # ack_wait counts from the hand-out
                 out.append(delivery)
         return out
 
@@ -254,7 +256,7 @@ class RabbitSubscription(Subscription):
     async def _arrived(self, raw: AbstractIncomingMessage) -> None:
         message, attempt = _incoming(raw)
         delivery = RabbitDelivery(self, raw, message, attempt)
-        delivery.lease = asyncio.get_running_loop().call_later(self.ack_wait, delivery.expire)
+        delivery.hold(self.ack_wait)
         self._buffer.put_nowait(delivery)
 
 
@@ -266,6 +268,12 @@ class RabbitDelivery(SettleOnce):
         self._subscription = subscription
         self._raw = raw
         self.lease: asyncio.TimerHandle | None = None
+
+    def hold(self, seconds: float) -> None:
+        """Hand the message back unless it is settled within ``seconds``."""
+        if self.lease is not None:
+            self.lease.cancel()
+        self.lease = asyncio.get_running_loop().call_later(seconds, self.expire)
 
     def expire(self) -> None:
         if not self.settled:
