@@ -159,7 +159,7 @@ class Client:
     async def _existing(self, arn: str, input_text: str) -> dict[str, Any]:
         """The original answer when the same name and input are started again while it runs (AWS's
         idempotency); ExecutionAlreadyExists when the name is taken otherwise."""
-        record = await self._store(arn, self.store.get_execution, arn)
+        record = await self._store(arn, self.store.describe_execution, arn)
         if record.status == "RUNNING" and record.input == input_text:
             return {"executionArn": arn, "startDate": shapes.when(record.start_date)}
         raise from_store(ExecutionAlreadyExists(arn), arn)
@@ -177,13 +177,13 @@ class Client:
 
     async def describe_execution(self, *, executionArn: str, **_: Any) -> dict[str, Any]:
         arn = arns.check(executionArn, "execution")
-        return shapes.execution(await self._store(arn, self.store.get_execution, arn))
+        return shapes.execution(await self._store(arn, self.store.describe_execution, arn))
 
     async def stop_execution(
         self, *, executionArn: str, error: str | None = None, cause: str | None = None
     ) -> dict[str, Any]:
         arn = arns.check(executionArn, "execution")
-        record = await self._store(arn, self.store.get_execution, arn)
+        record = await self._store(arn, self.store.describe_execution, arn)
         if record.status == "RUNNING":
             await self._store(
                 arn, self.store.add_signal, arn, encode(StopRequested(error, cause)), self.engine.clock()

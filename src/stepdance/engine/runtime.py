@@ -349,7 +349,7 @@ class Engine:
                 if arn in self._final:
                     return self._final.pop(arn)
                 if arn not in self._actors:  # it runs elsewhere, or it has finished: look
-                    record = await self.call(self.store.get_execution, arn)
+                    record = await self.call(self.store.describe_execution, arn)
                     if record.status != "RUNNING":
                         return record
                 left = 0.5 if deadline is None else min(0.5, deadline - time.monotonic())

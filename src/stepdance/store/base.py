@@ -92,6 +92,11 @@ class Store(ABC):
     def get_execution(self, arn: str) -> ExecutionRecord:
         """The execution with its snapshot; :class:`ExecutionDoesNotExist` if unknown."""
 
+    def describe_execution(self, arn: str) -> ExecutionRecord:
+        """The execution, its snapshot possibly left out (``None``): what DescribeExecution and a waiter
+        need. A store may override this to skip reading and decoding the snapshot."""
+        return self.get_execution(arn)
+
     @abstractmethod
     def list_executions(
         self, state_machine_arn: str, status: str | None, limit: int, token: str | None = None
