@@ -70,6 +70,24 @@ class Plan:
         return sorted(set(self.updates) | set(self.inserts))
 
 
+def assumed(changes: Sequence[Change]) -> dict[str, tuple[int, str | None] | None]:
+    """What each execution the batch checks must be for every change to pass: the ``(version, owner)``
+    its first versioned change saw, or None (absent) if it is created. A writer that locks and reads
+    these rows while it already writes ``make_plan(changes, current=the assumed rows)`` can keep what it
+    wrote when the rows match, since the plan is then the same (executions only touched by side
+    changes are not checked, so they are left out)."""
+    expected: dict[str, tuple[int, str | None] | None] = {}
+    for change in changes:
+        arn = change.execution_arn
+        if arn in expected:
+            continue
+        if change.create is not None:
+            expected[arn] = None
+        elif change.version is not None:
+            expected[arn] = (change.version, change.owner)
+    return expected
+
+
 def make_plan(changes: Sequence[Change], current: Mapping[str, tuple[int, str | None]]) -> Plan:
     """``current`` maps each existing execution of the batch to its ``(version, owner)``."""
     plan = Plan(results=[])

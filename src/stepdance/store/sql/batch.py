@@ -3,6 +3,10 @@
 SQLite runs in-process, so ``executemany`` costs no round trips. PostgreSQL pays one round trip per row
 with ``executemany`` (measured: ~0.1 ms each, the bulk of a batch's time), so there every operation is a
 single statement over ``unnest`` of one array per column, whatever the number of rows.
+
+The statements are built with SQLAlchemy Core, compiled once per table and column list, and run on the
+driver's cursor: SQLAlchemy's execution layer (contexts, parameter processing, results) was a third of a
+commit's CPU (measured), and these rows need none of it.
 """
 
 from __future__ import annotations
@@ -10,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Float, Table, and_, bindparam, func, select, update
+from sqlalchemy import Float, Table, and_, bindparam, func, select, update
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 
 Row = tuple[Any, ...]
 
@@ -20,24 +25,25 @@ Row = tuple[Any, ...]
 class Batch:
     """The statements of one dialect, built once per table and column list."""
 
-    def __init__(self, dialect: str) -> None:
-        self.pg = dialect == "postgresql"
-        self._cache: dict[tuple[Any, ...], Any] = {}
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self.pg = dialect.name == "postgresql"
+        self._cache: dict[tuple[Any, ...], tuple[str, tuple[int, ...] | None, frozenset[int]]] = {}
 
-    def insert(self, conn: Connection, table: Table, columns: Sequence[str], rows: list[Row]) -> None:
+    def insert(self, cursor: Any, table: Table, columns: Sequence[str], rows: list[Row]) -> None:
         if rows:
-            self._run(conn, ("insert", table, tuple(columns)), rows)
+            self._run(cursor, ("insert", table, tuple(columns)), rows)
 
     def upsert(
-        self, conn: Connection, table: Table, key: Sequence[str], columns: Sequence[str], rows: list[Row]
+        self, cursor: Any, table: Table, key: Sequence[str], columns: Sequence[str], rows: list[Row]
     ) -> None:
         """Insert, or update the non-key ``columns`` of the row with the same ``key``."""
         if rows:
-            self._run(conn, ("upsert", table, tuple(columns), tuple(key)), rows)
+            self._run(cursor, ("upsert", table, tuple(columns), tuple(key)), rows)
 
     def update(
         self,
-        conn: Connection,
+        cursor: Any,
         table: Table,
         key: Sequence[str],
         columns: Sequence[str],
@@ -47,36 +53,36 @@ class Batch:
         """Set ``columns`` of the rows whose ``key`` columns hold a row's first values; a None in a
         ``keep`` column leaves that column as it is."""
         if rows:
-            self._run(conn, ("update", table, tuple(key), tuple(columns), keep), rows)
+            self._run(cursor, ("update", table, tuple(key), tuple(columns), keep), rows)
 
-    def delete(self, conn: Connection, table: Table, key: Sequence[str], rows: list[Row]) -> None:
+    def delete(self, cursor: Any, table: Table, key: Sequence[str], rows: list[Row]) -> None:
         if rows:
-            self._run(conn, ("delete", table, tuple(key)), rows)
+            self._run(cursor, ("delete", table, tuple(key)), rows)
 
-    def _run(self, conn: Connection, spec: tuple[Any, ...], rows: list[Row]) -> None:
-        if spec not in self._cache:
-            self._cache[spec] = self._compile(conn, spec)
-        sql, order, floats = self._cache[spec]
-        # The statements are built with SQLAlchemy Core but run as driver SQL: per-row parameter
-        # processing was a third of a commit's time (measured), and these values need none.
+    def _run(self, cursor: Any, spec: tuple[Any, ...], rows: list[Row]) -> None:
+        compiled = self._cache.get(spec)
+        if compiled is None:
+            compiled = self._cache[spec] = self._compile(spec)
+        sql, order, floats = compiled
         if self.pg:
             # One array per column; a binary array holds one type, so float columns get floats only.
             arrays = {
                 f"c{i}": [None if v is None else float(v) for v in values] if i in floats else list(values)
                 for i, values in enumerate(zip(*rows, strict=True))
             }
-            conn.exec_driver_sql(sql, arrays)
+            cursor.execute(sql, arrays)
+        elif order is None:
+            cursor.executemany(sql, rows)
         else:
-            conn.exec_driver_sql(sql, [tuple(row[i] for i in order) for row in rows])
+            cursor.executemany(sql, [tuple(row[i] for i in order) for row in rows])
 
-    def _compile(
-        self, conn: Connection, spec: tuple[Any, ...]
-    ) -> tuple[str, tuple[int, ...], frozenset[int]]:
-        """Driver SQL, the row position of each positional parameter, and which positions hold floats."""
+    def _compile(self, spec: tuple[Any, ...]) -> tuple[str, tuple[int, ...] | None, frozenset[int]]:
+        """Driver SQL, the row position of each positional parameter (None: the rows' own order), and
+        which positions hold floats."""
         statement, floats = self._build(spec)
-        compiled = statement.compile(dialect=conn.dialect)
+        compiled = statement.compile(dialect=self.dialect)
         order = tuple(int(name[1:]) for name in compiled.positiontup or ())
-        return str(compiled), order, floats
+        return str(compiled), (None if order == tuple(range(len(order))) else order), floats
 
     def _build(self, spec: tuple[Any, ...]) -> tuple[Any, frozenset[int]]:
         """The statement, and which of its row positions hold floats."""
@@ -119,13 +125,3 @@ class Batch:
     def _delete(self, table: Table, key: Sequence[str]) -> Any:
         source = self._source(table, key)
         return sql_delete(table).where(and_(*(table.c[c] == v for c, v in zip(key, source, strict=True))))
-
-
-_BATCHES: dict[str, Batch] = {}
-
-
-def batch_for(conn: Connection) -> Batch:
-    name = conn.dialect.name
-    if name not in _BATCHES:
-        _BATCHES[name] = Batch(name)
-    return _BATCHES[name]

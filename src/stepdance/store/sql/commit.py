@@ -1,136 +1,187 @@
 """The batched write path: one transaction for many executions' changes.
 
-Inside the transaction: lock and read the ``(version, owner)`` of the batch's executions, plan
-(:mod:`stepdance.store.plan`), then write each table with one statement per kind of operation
-(:mod:`.batch`), so a batch costs a handful of statements whatever its size.
+Inside the transaction: lock and read the ``(version, owner)`` of the batch's executions (in arn order,
+as lease renewals do, so the two never deadlock), plan (:mod:`stepdance.store.plan`), then write each
+table with one statement per kind of operation (:mod:`.batch`), so a batch costs a handful of statements
+whatever its size. Everything runs on the driver's connection with statements compiled once.
+
+SQLite reads the rows, then writes (both in-process, under the write lock). PostgreSQL would pay a round
+trip for the read before it could write, so it writes what the plan would be if every change passed
+(:func:`~stepdance.store.plan.assumed`) in the same pipeline as the read, and commits when the rows it
+locked say so: two round trips per batch (the writes, the commit). When they do not (a lost lease, a
+stale version, an execution name already taken), it rolls back and plans from what it read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+import contextlib
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, any_, bindparam, delete, select, update
+import orjson
+from sqlalchemy import String, Table, any_, bindparam, delete, func, literal_column, select, update
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
 
 from stepdance.store.errors import StoreError
-from stepdance.store.plan import Plan, make_plan
+from stepdance.store.plan import Plan, assumed, make_plan
 from stepdance.store.records import Change, ExecutionRecord, TaskRecord
-from stepdance.store.sql.batch import Batch, batch_for
+from stepdance.store.sql.batch import Batch
+from stepdance.store.sql.engine import integrity_error
 from stepdance.store.sql.schema import Tables
 
 EXECUTION_COLUMNS = [*ExecutionRecord.__slots__]
 TASK_COLUMNS = [*TaskRecord.__slots__]
 UPDATED = ("version", "snapshot", "status", "output", "error", "cause", "stop_date", "last_event_id")
 KEEP_UNLESS_SET = frozenset(UPDATED) - {"version"}
+TIMER_KEY = ("execution_arn", "timer_id")
+TASK_KEY = ("execution_arn", "task_id")
+CLOSED: Any = literal_column("'CLOSED'")  # a literal: these statements run with their list parameter only
+
+Current = dict[str, tuple[int, str | None]]
 
 
-@dataclass(frozen=True, slots=True)
-class Statements:
-    """The statements every commit runs, built once per table set (``arns`` is an expanding bind)."""
+class BatchWriter:
+    """Writes batches of changes for one set of tables on one dialect."""
 
-    current: Any
-    signals_consumed: Any
-    finish: tuple[Any, ...]
-
-    @classmethod
-    def of(cls, t: Tables, dialect: str) -> Statements:
-        key = (id(t.executions), dialect)
-        if key not in _STATEMENTS:
-            _STATEMENTS[key] = cls._build(t, dialect)
-        return _STATEMENTS[key]
-
-    @classmethod
-    def _build(cls, t: Tables, dialect: str) -> Statements:
-        ex, tk = t.executions, t.tasks
-        pg = dialect == "postgresql"
-
-        def one_of(column: Any, name: str) -> Any:
-            # PostgreSQL: "= ANY(array)" keeps one statement text whatever the count, so it stays prepared.
-            if pg:
-                return column == any_(bindparam(name, type_=postgresql.ARRAY(column.type)))
-            return column.in_(bindparam(name, expanding=True))
-
-        current = (
-            select(ex.c.arn, ex.c.version, ex.c.owner).where(one_of(ex.c.arn, "arns")).order_by(ex.c.arn)
-        )
+    def __init__(self, tables: Tables, dialect: Dialect) -> None:
+        self.t = tables
+        self.pg = dialect.name == "postgresql"
+        self.rows = Batch(dialect)
+        ex, tk, t = tables.executions, tables.tasks, tables
+        current = select(ex.c.arn, ex.c.version, ex.c.owner).where(self._one_of(ex.c.arn))
+        current = current.order_by(ex.c.arn)
+        self._current = self._sql(current.with_for_update() if self.pg else current, dialect)
+        self._signals_consumed = self._sql(delete(t.signals).where(self._one_of(t.signals.c.id)), dialect)
         # A finished execution owes nothing: no timers, no signals, no open tasks (tokens stay, closed).
-        finish = (
-            delete(t.timers).where(one_of(t.timers.c.execution_arn, "arns")),
-            delete(t.signals).where(one_of(t.signals.c.execution_arn, "arns")),
-            delete(tk).where(one_of(tk.c.execution_arn, "arns"), tk.c.token.is_(None)),
-            update(tk)
-            .where(one_of(tk.c.execution_arn, "arns"), tk.c.status != "CLOSED")
-            .values(status="CLOSED"),
-        )
-        return cls(
-            current=current.with_for_update() if pg else current,
-            signals_consumed=delete(t.signals).where(one_of(t.signals.c.id, "ids")),
-            finish=finish,
-        )
+        self._finish = [
+            self._sql(statement, dialect)
+            for statement in (
+                delete(t.timers).where(self._one_of(t.timers.c.execution_arn)),
+                delete(t.signals).where(self._one_of(t.signals.c.execution_arn)),
+                delete(tk).where(self._one_of(tk.c.execution_arn), tk.c.token.is_(None)),
+                update(tk)
+                .where(self._one_of(tk.c.execution_arn), tk.c.status != CLOSED)
+                .values(status=CLOSED),
+            )
+        ]
 
+    def _one_of(self, column: Any) -> Any:
+        """``column`` is one of a list bound as ``values``, with one statement text whatever the count:
+        ``= ANY(array)`` on PostgreSQL, a JSON array on SQLite."""
+        if self.pg:
+            return column == any_(bindparam("values", type_=postgresql.ARRAY(column.type)))
+        values = func.json_each(bindparam("values", type_=String)).table_valued("value")
+        return column.in_(select(values.c.value))
 
-_STATEMENTS: dict[tuple[int, str], Statements] = {}
+    def _sql(self, statement: Any, dialect: Dialect) -> str:
+        return str(statement.compile(dialect=dialect))
 
+    def _many(self, cursor: Any, sql: str, values: list[Any]) -> Any:
+        """Run a statement whose one parameter is a list (see :meth:`_one_of`)."""
+        return cursor.execute(sql, {"values": values} if self.pg else (orjson.dumps(values).decode(),))
 
-def commit(conn: Connection, t: Tables, changes: Sequence[Change]) -> list[StoreError | None]:
-    statements = Statements.of(t, conn.dialect.name)
-    arns = sorted({c.execution_arn for c in changes})
-    current = {row.arn: (row.version, row.owner) for row in conn.execute(statements.current, {"arns": arns})}
-    plan = make_plan(changes, current)
-    with _pipelined(conn):
-        _write(conn, t, plan, statements)
-    return plan.results
+    # ------------------------------------------------------------------ SQLite
 
+    def commit_sqlite(self, conn: Any, changes: Sequence[Change]) -> list[StoreError | None]:
+        """``conn``: a sqlite3 connection that does not begin transactions itself."""
+        cursor = conn.cursor()
+        cursor.execute("BEGIN IMMEDIATE")
+        try:
+            arns = sorted({c.execution_arn for c in changes})
+            current = {arn: (v, owner) for arn, v, owner in self._many(cursor, self._current, arns)}
+            plan = make_plan(changes, current)
+            self._write(cursor, plan)
+            cursor.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.rollback()
+            raise
+        return plan.results
 
-@contextmanager
-def _pipelined(conn: Connection) -> Iterator[None]:
-    """On PostgreSQL, send the writes without waiting for each one's answer (psycopg's pipeline mode):
-    none of them returns anything we read, and the commit waits for them all."""
-    if conn.dialect.name != "postgresql":
-        yield
-        return
-    with conn.connection.driver_connection.pipeline():  # type: ignore[union-attr]
-        yield
+    # ------------------------------------------------------------------ PostgreSQL
 
+    def commit_postgres(self, conn: Any, changes: Sequence[Change]) -> list[StoreError | None]:
+        """``conn``: a psycopg connection, idle; it is switched to autocommit for the time of the call,
+        so that BEGIN goes out in the pipeline with the rest instead of costing a round trip."""
+        conn.autocommit = True
+        try:
+            return self._commit_postgres(conn, changes)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                conn.execute("ROLLBACK")
+            raise
+        finally:
+            conn.autocommit = False
 
-def _write(conn: Connection, t: Tables, plan: Plan, statements: Statements) -> None:
-    rows = batch_for(conn)
-    _executions(conn, t, plan, rows)
-    _timers(conn, t, plan, rows)
-    _tasks(conn, t, plan, rows)
-    if plan.signals_consumed:
-        conn.execute(statements.signals_consumed, {"ids": plan.signals_consumed})
-    if plan.finished:
-        finished = {"arns": sorted(plan.finished)}
-        for statement in statements.finish:
-            conn.execute(statement, finished)
+    def _commit_postgres(self, conn: Any, changes: Sequence[Change]) -> list[StoreError | None]:
+        arns = sorted({c.execution_arn for c in changes})
+        expected = assumed(changes)
+        guess = make_plan(changes, {arn: row for arn, row in expected.items() if row is not None})
+        try:
+            current = self._lock(conn, arns, guess)
+        except Exception as error:
+            if not integrity_error(error):
+                raise
+            conn.execute("ROLLBACK")  # an execution to create exists already: plan from what is there
+        else:
+            if all(current.get(arn) == row for arn, row in expected.items()):
+                conn.execute("COMMIT")
+                return guess.results
+            conn.execute("ROLLBACK")
+        current = self._lock(conn, arns, None)
+        plan = make_plan(changes, current)
+        with conn.pipeline():
+            cursor = conn.cursor()
+            self._write(cursor, plan)
+            cursor.execute("COMMIT")
+        return plan.results
 
+    def _lock(self, conn: Any, arns: list[str], plan: Plan | None) -> Current:
+        """BEGIN, lock and read the executions of ``arns``, and write ``plan``, in one round trip."""
+        with conn.pipeline() as pipeline:
+            locked, cursor = conn.cursor(), conn.cursor()
+            cursor.execute("BEGIN")
+            self._many(locked, self._current, arns)
+            if plan is not None:
+                self._write(cursor, plan)
+            pipeline.sync()
+            return {arn: (version, owner) for arn, version, owner in locked.fetchall()}
 
-def _executions(conn: Connection, t: Tables, plan: Plan, rows: Batch) -> None:
-    created = [
-        tuple(snapshot if c == "snapshot" else getattr(record, c) for c in EXECUTION_COLUMNS)
-        for record, snapshot in plan.inserts.values()
-    ]
-    rows.insert(conn, t.executions, EXECUTION_COLUMNS, created)
-    updated = [(arn, *(getattr(row, c) for c in UPDATED)) for arn, row in plan.updates.items()]
-    rows.update(conn, t.executions, ("arn",), UPDATED, updated, KEEP_UNLESS_SET)
-    rows.insert(conn, t.history, ("execution_arn", "event_id", "body"), plan.events)
+    # ------------------------------------------------------------------ both
 
+    def _write(self, cursor: Any, plan: Plan) -> None:
+        self._executions(cursor, plan)
+        self._timers(cursor, plan)
+        self._tasks(cursor, plan)
+        if plan.signals_consumed:
+            self._many(cursor, self._signals_consumed, plan.signals_consumed)
+        if plan.finished:
+            finished = sorted(plan.finished)
+            for sql in self._finish:
+                self._many(cursor, sql, finished)
 
-def _timers(conn: Connection, t: Tables, plan: Plan, rows: Batch) -> None:
-    key = ("execution_arn", "timer_id")
-    rows.delete(conn, t.timers, key, list(plan.timers_deleted))
-    due = [(arn, timer_id, at) for (arn, timer_id), at in plan.timers_set.items()]
-    rows.upsert(conn, t.timers, key, (*key, "due"), due)
+    def _executions(self, cursor: Any, plan: Plan) -> None:
+        t, rows = self.t, self.rows
+        created = [
+            tuple(snapshot if c == "snapshot" else getattr(record, c) for c in EXECUTION_COLUMNS)
+            for record, snapshot in plan.inserts.values()
+        ]
+        rows.insert(cursor, t.executions, EXECUTION_COLUMNS, created)
+        updated = [(arn, *(getattr(row, c) for c in UPDATED)) for arn, row in plan.updates.items()]
+        rows.update(cursor, t.executions, ("arn",), UPDATED, updated, KEEP_UNLESS_SET)
+        rows.insert(cursor, t.history, ("execution_arn", "event_id", "body"), plan.events)
 
+    def _timers(self, cursor: Any, plan: Plan) -> None:
+        timers: Table = self.t.timers
+        self.rows.delete(cursor, timers, TIMER_KEY, list(plan.timers_deleted))
+        due = [(arn, timer_id, at) for (arn, timer_id), at in plan.timers_set.items()]
+        self.rows.upsert(cursor, timers, TIMER_KEY, (*TIMER_KEY, "due"), due)
 
-def _tasks(conn: Connection, t: Tables, plan: Plan, rows: Batch) -> None:
-    key = ("execution_arn", "task_id")
-    added = [tuple(getattr(task, c) for c in TASK_COLUMNS) for task in plan.tasks_inserted.values()]
-    rows.insert(conn, t.tasks, TASK_COLUMNS, added)
-    statuses = [(arn, task_id, status) for (arn, task_id), status in plan.task_status.items()]
-    rows.update(conn, t.tasks, key, ("status",), statuses)
-    rows.delete(conn, t.tasks, key, list(plan.tasks_deleted))
+    def _tasks(self, cursor: Any, plan: Plan) -> None:
+        tasks: Table = self.t.tasks
+        added = [tuple(getattr(task, c) for c in TASK_COLUMNS) for task in plan.tasks_inserted.values()]
+        self.rows.insert(cursor, tasks, TASK_COLUMNS, added)
+        statuses = [(arn, task_id, status) for (arn, task_id), status in plan.task_status.items()]
+        self.rows.update(cursor, tasks, TASK_KEY, ("status",), statuses)
+        self.rows.delete(cursor, tasks, TASK_KEY, list(plan.tasks_deleted))

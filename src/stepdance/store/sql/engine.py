@@ -39,6 +39,22 @@ def mapped() -> Iterator[None]:
         raise StoreError(str(error)) from error
 
 
+def integrity_error(error: BaseException) -> bool:
+    """A unique key was taken (SQLAlchemy's or the driver's own error, or a store error raised from one)."""
+    cause = error.__cause__ if isinstance(error, StoreError) else error
+    if isinstance(cause, exc.IntegrityError):
+        return True
+    return "IntegrityError" in {c.__name__ for c in type(cause).__mro__}
+
+
+def reusable(dbapi_connection: Any) -> bool:
+    """Whether a driver connection used directly can go back to the pool: not broken, and (psycopg) back
+    out of the autocommit mode the batched write path switches it to."""
+    return not (
+        getattr(dbapi_connection, "broken", False) or getattr(dbapi_connection, "autocommit", False) is True
+    )
+
+
 def sqlite_engines(path: str) -> tuple[Engine, Engine]:
     """A writer (every transaction takes the write lock up front, so two writers never deadlock on an
     upgrade) and a reader (deferred transactions, which WAL lets run beside the writer)."""

@@ -35,16 +35,10 @@ from stepdance.store.records import (
     TaskRecord,
     TimerRecord,
 )
-from stepdance.store.sql import commit, work
-from stepdance.store.sql.engine import create_all, drop_all, mapped
+from stepdance.store.sql import work
+from stepdance.store.sql.commit import BatchWriter
+from stepdance.store.sql.engine import create_all, drop_all, integrity_error, mapped, reusable
 from stepdance.store.sql.schema import Tables
-
-
-def _duplicate(error: StoreError) -> bool:
-    cause = error.__cause__
-    return isinstance(cause, exc.IntegrityError) or "IntegrityError" in {
-        c.__name__ for c in type(cause).__mro__
-    }
 
 
 class SqlStore(Store):
@@ -53,6 +47,7 @@ class SqlStore(Store):
         self._reader = reader or writer
         self.tables = tables
         self.concurrent_commits = 2 if writer.dialect.name == "postgresql" else 1
+        self._batches = BatchWriter(tables, writer.dialect)
         ex = tables.executions
         self._execution_by_arn = select(ex).where(ex.c.arn == bindparam("arn"))
         create_all(writer, tables)
@@ -61,6 +56,18 @@ class SqlStore(Store):
     def _write(self) -> Iterator[Connection]:
         with mapped(), self._writer.begin() as conn:
             yield conn
+
+    @contextmanager
+    def _driver(self) -> Iterator[Any]:
+        """A write connection of the driver itself, for the batched write path (:mod:`.commit`)."""
+        with mapped():
+            pooled = self._writer.raw_connection()
+            try:
+                yield pooled.driver_connection
+            finally:
+                if not reusable(pooled.driver_connection):
+                    pooled.invalidate()
+                pooled.close()
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -167,14 +174,15 @@ class SqlStore(Store):
     def commit(self, changes: Sequence[Change]) -> list[StoreError | None]:
         if not changes:
             return []
+        write = self._batches.commit_postgres if self._batches.pg else self._batches.commit_sqlite
         for attempt in range(3):
             try:
-                with self._write() as conn:
-                    return commit.commit(conn, self.tables, changes)
+                with self._driver() as conn:
+                    return write(conn, changes)
             except StoreError as error:
                 # Another process inserted one of our new executions after our check (PostgreSQL, where
                 # writers run side by side): the next attempt sees it and refuses just that change.
-                if attempt == 2 or not _duplicate(error):
+                if attempt == 2 or not integrity_error(error):
                     raise
         raise AssertionError("unreachable")
 
