@@ -11,6 +11,7 @@ import itertools
 import json
 import marshal
 import threading
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
@@ -62,8 +63,11 @@ class MemoryStore(Store):
         self._executions: dict[str, ExecutionRecord] = {}
         self._snapshots: dict[str, bytes | str] = {}  # marshalled, or the JSON text committed
         self._history: dict[str, _History] = {}
-        self._timers: dict[Key, float] = {}
-        self._tasks: dict[Key, TaskRecord] = {}
+        # The RUNNING executions (in the order they started): what leases are about, without walking all.
+        self._running: dict[str, None] = {}
+        # Pending work by execution, so that finishing one does not walk everybody's.
+        self._timers: dict[str, dict[str, float]] = defaultdict(dict)
+        self._tasks: dict[str, dict[str, TaskRecord]] = defaultdict(dict)
         self._tokens: dict[str, Key] = {}
         self._signals: dict[int, SignalRecord] = {}
         self._signal_ids = itertools.count(1)
@@ -164,6 +168,7 @@ class MemoryStore(Store):
         self._executions[row.arn] = row
         self._snapshots[row.arn] = "null"
         self._history[row.arn] = _History()
+        self._running[row.arn] = None
         return row
 
     def _update(self, row: ExecutionRecord, change: Change) -> None:
@@ -172,8 +177,10 @@ class MemoryStore(Store):
             value = getattr(change, name)
             if value is not None:
                 setattr(row, name, value)
+        if row.status != RUNNING:
+            self._running.pop(row.arn, None)
         if change.events:
-            row.last_event_id = max(int(e["id"]) for e in change.events) or row.last_event_id
+            row.last_event_id = int(change.events[-1]["id"]) or row.last_event_id  # ids grow along a change
         snapshot = change.snapshot
         if snapshot is not None and (snapshot or isinstance(snapshot, dict)):
             # A copy (the interpreter goes on changing the dict it handed over), marshalled: five times
@@ -182,39 +189,41 @@ class MemoryStore(Store):
 
     def _write_work(self, change: Change) -> None:
         arn = change.execution_arn
+        timers, tasks = self._timers[arn], self._tasks[arn]
         for timer in change.timers_set:
-            self._timers[(arn, timer.timer_id)] = timer.due
+            timers[timer.timer_id] = timer.due
         for timer_id in change.timers_deleted:
-            self._timers.pop((arn, timer_id), None)
+            timers.pop(timer_id, None)
         for task in change.tasks_added:
-            key = (arn, task.task_id)
-            self._tasks[key] = replace(task)
+            tasks[task.task_id] = replace(task)
             if task.token:
-                self._tokens[task.token] = key
+                self._tokens[task.token] = (arn, task.task_id)
         for task_id, status in change.task_status.items():
-            if (arn, task_id) in self._tasks:
-                self._tasks[(arn, task_id)].status = status
+            if task_id in tasks:
+                tasks[task_id].status = status
         for task_id in change.tasks_deleted:
             self._drop_task((arn, task_id))
         for signal_id in change.signals_consumed:
             self._signals.pop(signal_id, None)
         if change.status in TERMINAL:
             self._finish(arn)
+        if not timers:
+            self._timers.pop(arn, None)
+        if not tasks:
+            self._tasks.pop(arn, None)
 
     def _finish(self, arn: str) -> None:
-        for key in [k for k in self._timers if k[0] == arn]:
-            del self._timers[key]
-        for key, task in list(self._tasks.items()):
-            if key[0] == arn:
-                if task.token:
-                    task.status = "CLOSED"
-                else:
-                    self._drop_task(key)
+        self._timers.pop(arn, None)
+        for task in list(self._tasks.get(arn, {}).values()):
+            if task.token:
+                task.status = "CLOSED"
+            else:
+                self._drop_task((arn, task.task_id))
         for signal_id in [i for i, s in self._signals.items() if s.execution_arn == arn]:
             del self._signals[signal_id]
 
     def _drop_task(self, key: Key) -> None:
-        task = self._tasks.pop(key, None)
+        task = self._tasks.get(key[0], {}).pop(key[1], None)
         if task is not None and task.token:
             self._tokens.pop(task.token, None)
 
@@ -273,6 +282,7 @@ class MemoryStore(Store):
             row.redrive_count += 1
             row.redrive_date, row.owner, row.lease_until = now, owner, lease_until
             row.version += 1
+            self._running[arn] = None
             self._add_signal(arn, signal, now)
             return self.get_execution(arn)
 
@@ -301,25 +311,35 @@ class MemoryStore(Store):
     # ------------------------------------------------------------------ timers and tasks
 
     def timers(self, execution_arns: Sequence[str]) -> list[TimerRecord]:
-        wanted = set(execution_arns)
         with self._lock:
-            return [TimerRecord(a, t, due) for (a, t), due in self._timers.items() if a in wanted]
+            return [
+                TimerRecord(a, t, due)
+                for a in dict.fromkeys(execution_arns)
+                for t, due in self._timers.get(a, {}).items()
+            ]
 
     def due_timers(self, before: float, limit: int) -> list[TimerRecord]:
         with self._lock:
-            due = sorted((d, a, t) for (a, t), d in self._timers.items() if d < before)
+            due = sorted(
+                (d, a, t) for a, timers in self._timers.items() for t, d in timers.items() if d < before
+            )
         return [TimerRecord(a, t, d) for d, a, t in due[:limit]]
 
     def open_tasks(self, execution_arns: Sequence[str]) -> list[TaskRecord]:
-        wanted = set(execution_arns)
         with self._lock:
-            return [replace(t) for (a, _), t in self._tasks.items() if a in wanted and t.status in OPEN_TASK]
+            return [
+                replace(t)
+                for a in dict.fromkeys(execution_arns)
+                for t in self._tasks.get(a, {}).values()
+                if t.status in OPEN_TASK
+            ]
 
     def get_task(self, token: str) -> TaskRecord:
         with self._lock:
             if token not in self._tokens:
                 raise TaskDoesNotExist(token)
-            return replace(self._tasks[self._tokens[token]])
+            arn, task_id = self._tokens[token]
+            return replace(self._tasks[arn][task_id])
 
     def claim_activity_task(
         self, activity_arn: str, worker: str, now: float, started: SignalFor
@@ -327,7 +347,8 @@ class MemoryStore(Store):
         with self._lock:
             waiting = [
                 t
-                for t in self._tasks.values()
+                for tasks in self._tasks.values()
+                for t in tasks.values()
                 if t.kind == "activity" and t.resource == activity_arn and t.status == "SCHEDULED"
             ]
             if not waiting:
@@ -339,9 +360,10 @@ class MemoryStore(Store):
 
     def signal_task(self, token: str, now: float, signal: SignalFor, *, close: bool) -> TaskRecord:
         with self._lock:
-            task = self._tasks[self._tokens[token]] if token in self._tokens else None
-            if task is None:
+            if token not in self._tokens:
                 raise TaskDoesNotExist(token)
+            arn, task_id = self._tokens[token]
+            task = self._tasks[arn][task_id]
             if task.status not in ANSWERABLE:
                 raise TaskClosed(token)
             self._add_signal(task.execution_arn, signal(task), now)
@@ -355,7 +377,8 @@ class MemoryStore(Store):
         self, owner: str, now: float, lease_until: float, limit: int
     ) -> list[ExecutionRecord]:
         with self._lock:
-            expired = [e for e in self._executions.values() if e.status == RUNNING and e.lease_until < now]
+            running = (self._executions[arn] for arn in self._running)
+            expired = [e for e in running if e.lease_until < now]
             expired.sort(key=lambda e: e.lease_until)
             for row in expired[:limit]:
                 row.owner, row.lease_until, row.version = owner, lease_until, row.version + 1
@@ -374,7 +397,7 @@ class MemoryStore(Store):
             return _set_lease(mine, None, 0.0)
 
     def _mine(self, owner: str) -> list[ExecutionRecord]:
-        return [e for e in self._executions.values() if e.owner == owner and e.status == RUNNING]
+        return [e for e in map(self._executions.__getitem__, self._running) if e.owner == owner]
 
 
 def _set_lease(rows: Iterable[ExecutionRecord], owner: str | None, lease_until: float) -> int:
