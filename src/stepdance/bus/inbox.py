@@ -15,10 +15,17 @@ an event delivered twice (the bus delivers at least once) has one effect.
 A failure inside the block rolls back the effect and the record, so the redelivery handles it again. Two
 deliveries of one event handled at once: the second waits for the first's commit, then finds it done.
 A replayed event (``replay-name``) is a new event for the inbox: replaying exists to handle events again.
+
+Group commit (the default on SQLite, whose single writer would otherwise make concurrent deliveries queue
+on its lock and sleep in its busy handler): deliveries handled at once in this process share one
+transaction, each block in a savepoint of its own (a failing block rolls back only its effect and record),
+and each ``once`` returns only after that shared transaction committed, so a delivery is acked only once
+its effect is durable. The blocks run one at a time; the last one waiting commits for all.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -26,7 +33,7 @@ from typing import Any
 
 from sqlalchemy import Column, Engine, Float, MetaData, String, Table, exists, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, RootTransaction
 
 from stepdance.bus.targets import DeliveryContext
 
@@ -50,10 +57,16 @@ class Inbox:
         schema: str | None = None,
         clock: Callable[[], float] = time.time,
         create: bool = True,
+        group_commit: bool | None = None,
     ) -> None:
         self.engine = engine
         self.consumer = consumer
         self.clock = clock
+        self._group = (
+            _GroupCommit(engine)
+            if (engine.dialect.name == "sqlite" if group_commit is None else group_commit)
+            else None
+        )
         self.table = Table(
             table,
             MetaData(schema=schema),
@@ -72,14 +85,19 @@ class Inbox:
         values = dict(
             consumer=self.consumer if consumer is None else consumer, message_key=message_key(event)
         )
+        if self._group is not None:
+            with self._group.member() as connection, connection.begin_nested():
+                yield connection if self._record(connection, values) else None
+            return
         with self.engine.begin() as connection:
-            insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(
-                self.table
-            )
-            statement = insert.values(**values, processed_at=self.clock()).on_conflict_do_nothing()
-            # RETURNING, not rowcount: psycopg reports -1 for an INSERT .. ON CONFLICT
-            recorded = connection.execute(statement.returning(self.table.c.consumer)).first()
-            yield connection if recorded is not None else None
+            yield connection if self._record(connection, values) else None
+
+    def _record(self, connection: Connection, values: dict[str, str]) -> bool:
+        """Insert the inbox row; False when it is there already (handled before)."""
+        insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(self.table)
+        statement = insert.values(**values, processed_at=self.clock()).on_conflict_do_nothing()
+        # RETURNING, not rowcount: psycopg reports -1 for an INSERT .. ON CONFLICT
+        return connection.execute(statement.returning(self.table.c.consumer)).first() is not None
 
     def handled(
         self, event: Mapping[str, Any] | DeliveryContext | str, *, consumer: str | None = None
@@ -89,3 +107,63 @@ class Inbox:
         query = select(exists().where(t.c.consumer == who, t.c.message_key == message_key(event)))
         with self.engine.connect() as connection:
             return bool(connection.execute(query).scalar())
+
+
+class _Shared:
+    """One transaction shared by the members of a group; ``done`` once it committed (or failed)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.connection = engine.connect()
+        self.transaction: RootTransaction = self.connection.begin()
+        raw = self.connection.connection.dbapi_connection
+        if engine.dialect.name == "sqlite" and not getattr(raw, "in_transaction", True):
+            # pysqlite begins lazily, at the first write; a SAVEPOINT before it would be the outermost
+            # transaction and its RELEASE would commit the member on its own
+            self.connection.exec_driver_sql("BEGIN")
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+
+    def finish(self) -> None:
+        try:
+            self.transaction.commit()
+        except BaseException as error:
+            self.error = error
+        finally:
+            self.connection.close()
+            self.done.set()
+
+
+class _GroupCommit:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._turn = threading.Lock()  # held by the member whose block runs
+        self._count = threading.Lock()  # guards _waiting
+        self._waiting = 0
+        self._open: _Shared | None = None
+
+    @contextmanager
+    def member(self) -> Iterator[Connection]:
+        """The shared transaction's connection for one block; returns after that transaction committed
+        (raising its commit's error, if any)."""
+        with self._count:
+            self._waiting += 1
+        self._turn.acquire()
+        with self._count:
+            self._waiting -= 1
+        try:
+            shared = self._open = self._open or _Shared(self.engine)
+        except BaseException:
+            self._turn.release()
+            raise
+        try:
+            yield shared.connection
+        finally:
+            with self._count:
+                last = self._waiting == 0
+            if last:  # nobody queued behind this block: commit for the whole group now
+                self._open = None
+                shared.finish()
+            self._turn.release()
+        shared.done.wait()
+        if shared.error is not None:
+            raise shared.error

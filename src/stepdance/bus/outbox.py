@@ -102,6 +102,8 @@ class Outbox:
             Column("created", Float, nullable=False),
             Column("error", Text),  # why the bus refused it; such a row is not relayed again
         )
+        self._insert = insert(self.table)
+        self._notified = f"stepdance.outbox.{id(self)}"  # connection.info key: the transaction notified
         self._listeners: list[Callable[[], None]] = []
         self._lock = threading.Lock()
         if create:
@@ -140,8 +142,12 @@ class Outbox:
             headers=json.dumps(h.for_event(event_id, given)),
             created=now,
         )
-        connection.execute(insert(self.table).values(**row))
-        event.listen(connection, "commit", lambda _conn: self.notify(), once=True)
+        connection.execute(self._insert, row)
+        transaction = connection.get_transaction()
+        if connection.info.get(self._notified) is not transaction:
+            # once per transaction: a listener per row would cost more than the row's insert
+            connection.info[self._notified] = transaction
+            event.listen(connection, "commit", lambda _conn: self.notify(), once=True)
         return event_id
 
     # ------------------------------------------------------------------ the relay's side
@@ -199,12 +205,13 @@ class OutboxTransaction:
 
 
 class OutboxRelay:
-    """Publishes an outbox's committed rows on the bus, PutEvents batches of ``batch`` in commit order."""
+    """Publishes an outbox's committed rows on the bus in commit order, up to ``batch`` rows in one transport
+    publish (each entry checked as PutEvents checks it, without PutEvents' 10-entry limit) and one delete."""
 
-    def __init__(self, outbox: Outbox, bus: Bus, *, batch: int = 10, poll_seconds: float = 1.0) -> None:
+    def __init__(self, outbox: Outbox, bus: Bus, *, batch: int = 500, poll_seconds: float = 1.0) -> None:
         self.outbox = outbox
         self.bus = bus
-        self.batch = min(batch, 10)
+        self.batch = batch
         self.poll_seconds = poll_seconds
         self._task: asyncio.Task[None] | None = None
 
@@ -213,7 +220,7 @@ class OutboxRelay:
         rows = await asyncio.to_thread(self.outbox.pending, self.batch)
         if not rows:
             return 0
-        answer = await self.bus.put_events(
+        answer = await self.bus.publish_entries(
             [r.entry for r in rows], ids=[r.event_id for r in rows], headers=[r.headers for r in rows]
         )
         done = []

@@ -212,6 +212,19 @@ class Bus:
         ``ids`` fixes the event ids (an outbox republishing after a crash keeps them); ``headers`` gives each
         entry's correlation id, causation id and traceparent."""
         _check_count(entries)
+        return await self.publish_entries(entries, ids=ids, headers=headers, limit_total=True)
+
+    async def publish_entries(
+        self,
+        entries: Sequence[Mapping[str, Any]],
+        *,
+        ids: Sequence[str] | None = None,
+        headers: Sequence[Mapping[str, str] | None] | None = None,
+        limit_total: bool = False,
+    ) -> dict[str, Any]:
+        """PutEvents without the call's own limits (10 entries, their total size unless ``limit_total``):
+        each entry is still checked on its own, and each bus's accepted entries go out in one transport
+        publish. For the outbox relay, which moves many rows in one round trip."""
         definitions = await self.fresh()
         results: list[dict[str, Any]] = [{} for _ in entries]
         accepted: dict[str, list[tuple[int, Message]]] = {}
@@ -226,7 +239,7 @@ class Bus:
             given = headers[index] if headers is not None else None
             bus = names.bus_name(entry.get("EventBusName"))
             accepted.setdefault(bus, []).append((index, self._message(entry, event_id, given, now)))
-        if total > self.max_entry_bytes:
+        if limit_total and total > self.max_entry_bytes:
             raise ValidationException("Total size of the entries in the request is over the limit.")
         for bus, items in accepted.items():
             try:
