@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 import orjson
@@ -37,9 +38,19 @@ def dumps(value: Any) -> str:
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+EXECUTION_COLUMNS = ExecutionRecord.__slots__
+TASK_COLUMNS = TaskRecord.__slots__
+UPDATED = ("version", "snapshot", "status", "output", "error", "cause", "stop_date", "last_event_id")
+_SET_IF_GIVEN = ("status", "output", "error", "cause", "stop_date")
+_execution_values = attrgetter(*EXECUTION_COLUMNS)
+_task_values = attrgetter(*TASK_COLUMNS)
+_updated_values = attrgetter(*UPDATED)
+_column = {name: i for i, name in enumerate(EXECUTION_COLUMNS)}
+
+
 @dataclass(slots=True)
 class RowUpdate:
-    """New values for an execution row; ``None`` leaves a column as it is."""
+    """New values for an execution row; ``None`` leaves a column as it is (or as created)."""
 
     version: int
     snapshot: str | None = None
@@ -53,21 +64,52 @@ class RowUpdate:
 
 @dataclass(slots=True)
 class Plan:
+    """What to write. Records from the changes are kept as given, never modified: what a later change of
+    the batch alters is kept beside them (``rows``, ``new_task_status``)."""
+
     results: list[StoreError | None]
-    inserts: dict[str, tuple[ExecutionRecord, str | None]] = field(default_factory=dict)  # record, snapshot
-    updates: dict[str, RowUpdate] = field(default_factory=dict)
+    created: dict[str, ExecutionRecord] = field(default_factory=dict)
+    rows: dict[str, RowUpdate] = field(default_factory=dict)  # every execution row written
     events: list[tuple[str, int, str]] = field(default_factory=list)
     timers_set: dict[Key, float] = field(default_factory=dict)
     timers_deleted: set[Key] = field(default_factory=set)
     tasks_inserted: dict[Key, TaskRecord] = field(default_factory=dict)
+    new_task_status: dict[Key, str] = field(default_factory=dict)  # of tasks inserted by this batch
     task_status: dict[Key, str] = field(default_factory=dict)
     tasks_deleted: set[Key] = field(default_factory=set)
     finished: set[str] = field(default_factory=set)
     signals_consumed: list[int] = field(default_factory=list)
 
-    @property
-    def arns(self) -> list[str]:
-        return sorted(set(self.updates) | set(self.inserts))
+    def inserted_executions(self) -> list[tuple[Any, ...]]:
+        """Rows of the executions created, in :data:`EXECUTION_COLUMNS` order."""
+        rows = []
+        for arn, record in self.created.items():
+            row, values = self.rows[arn], list(_execution_values(record))
+            values[_column["version"]] = row.version
+            values[_column["snapshot"]] = row.snapshot
+            for name in (*_SET_IF_GIVEN, "last_event_id"):
+                value = getattr(row, name)
+                if value is not None:
+                    values[_column[name]] = value
+            rows.append(tuple(values))
+        return rows
+
+    def updated_executions(self) -> list[tuple[Any, ...]]:
+        """``(arn, *UPDATED)`` of the executions that existed."""
+        return [(arn, *_updated_values(row)) for arn, row in self.rows.items() if arn not in self.created]
+
+    def inserted_tasks(self) -> list[tuple[Any, ...]]:
+        """Rows of the tasks added, in :data:`TASK_COLUMNS` order."""
+        if not self.new_task_status:
+            return [_task_values(task) for task in self.tasks_inserted.values()]
+        status = TASK_COLUMNS.index("status")
+        rows = []
+        for key, task in self.tasks_inserted.items():
+            values = _task_values(task)
+            if key in self.new_task_status:
+                values = (*values[:status], self.new_task_status[key], *values[status + 1 :])
+            rows.append(values)
+        return rows
 
 
 def assumed(changes: Sequence[Change]) -> dict[str, tuple[int, str | None] | None]:
@@ -118,16 +160,19 @@ def _check(change: Change, seen: dict[str, tuple[int, str | None]]) -> StoreErro
 
 def _apply(plan: Plan, change: Change, seen: dict[str, tuple[int, str | None]]) -> None:
     arn = change.execution_arn
+    last_id = None
+    for event in change.events:
+        event_id = int(event["id"])
+        plan.events.append((arn, event_id, dumps(event)))
+        if last_id is None or event_id > last_id:
+            last_id = event_id
     if change.create is not None:
-        record = replace(change.create, version=1, snapshot=None)
-        seen[arn] = (1, record.owner)
-        plan.inserts[arn] = (record, None)
+        seen[arn] = (1, change.create.owner)
+        plan.created[arn] = change.create
+        _row(plan, change, 1, last_id)
     elif change.version is not None:
         seen[arn] = (change.version + 1, change.owner)
-    if change.create is not None or change.version is not None:
-        _row(plan, change, seen[arn][0])
-    for event in change.events:
-        plan.events.append((arn, int(event["id"]), dumps(event)))
+        _row(plan, change, change.version + 1, last_id)
     _timers(plan, change)
     _tasks(plan, change)
     plan.signals_consumed.extend(change.signals_consumed)
@@ -135,36 +180,21 @@ def _apply(plan: Plan, change: Change, seen: dict[str, tuple[int, str | None]]) 
         plan.finished.add(arn)
 
 
-def _row(plan: Plan, change: Change, version: int) -> None:
-    arn = change.execution_arn
-    snapshot = (
-        change.snapshot
-        if change.snapshot is None or isinstance(change.snapshot, str)
-        else dumps(change.snapshot)
-    )
-    last_id = max((int(e["id"]) for e in change.events), default=None)
-    if arn in plan.inserts:
-        record, old_snapshot = plan.inserts[arn]
-        _merge_record(record, change, version, last_id)
-        plan.inserts[arn] = (record, snapshot or old_snapshot)
-        return
-    row = plan.updates.setdefault(arn, RowUpdate(version=version))
+def _row(plan: Plan, change: Change, version: int, last_id: int | None) -> None:
+    """Merge the change into its execution's row."""
+    row = plan.rows.get(change.execution_arn)
+    if row is None:
+        row = plan.rows[change.execution_arn] = RowUpdate(version=version)
     row.version = version
-    for name in ("status", "output", "error", "cause", "stop_date"):
+    for name in _SET_IF_GIVEN:
         value = getattr(change, name)
         if value is not None:
             setattr(row, name, value)
-    row.snapshot = snapshot or row.snapshot
-    row.last_event_id = last_id or row.last_event_id
-
-
-def _merge_record(record: ExecutionRecord, change: Change, version: int, last_id: int | None) -> None:
-    record.version = version
-    for name in ("status", "output", "error", "cause", "stop_date"):
-        value = getattr(change, name)
-        if value is not None:
-            setattr(record, name, value)
-    record.last_event_id = last_id or record.last_event_id
+    snapshot = change.snapshot
+    if snapshot is not None:
+        row.snapshot = snapshot if isinstance(snapshot, str) else dumps(snapshot)
+    if last_id is not None:
+        row.last_event_id = last_id
 
 
 def _timers(plan: Plan, change: Change) -> None:
@@ -181,15 +211,16 @@ def _timers(plan: Plan, change: Change) -> None:
 def _tasks(plan: Plan, change: Change) -> None:
     arn = change.execution_arn
     for task in change.tasks_added:
-        plan.tasks_inserted[(arn, task.task_id)] = replace(task)
+        plan.tasks_inserted[(arn, task.task_id)] = task
     for task_id, status in change.task_status.items():
         key = (arn, task_id)
         if key in plan.tasks_inserted:
-            plan.tasks_inserted[key].status = status
+            plan.new_task_status[key] = status
         elif key not in plan.tasks_deleted:
             plan.task_status[key] = status
     for task_id in change.tasks_deleted:
         key = (arn, task_id)
         plan.task_status.pop(key, None)
+        plan.new_task_status.pop(key, None)
         if plan.tasks_inserted.pop(key, None) is None:
             plan.tasks_deleted.add(key)

@@ -12,6 +12,7 @@ commit's CPU (measured), and these rows need none of it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Float, Table, and_, bindparam, func, select, update
@@ -28,7 +29,7 @@ class Batch:
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
         self.pg = dialect.name == "postgresql"
-        self._cache: dict[tuple[Any, ...], tuple[str, tuple[int, ...] | None, frozenset[int]]] = {}
+        self._cache: dict[tuple[Any, ...], tuple[str, Any, frozenset[int]]] = {}
 
     def insert(self, cursor: Any, table: Table, columns: Sequence[str], rows: list[Row]) -> None:
         if rows:
@@ -74,15 +75,17 @@ class Batch:
         elif order is None:
             cursor.executemany(sql, rows)
         else:
-            cursor.executemany(sql, [tuple(row[i] for i in order) for row in rows])
+            cursor.executemany(sql, map(order, rows))
 
-    def _compile(self, spec: tuple[Any, ...]) -> tuple[str, tuple[int, ...] | None, frozenset[int]]:
-        """Driver SQL, the row position of each positional parameter (None: the rows' own order), and
-        which positions hold floats."""
+    def _compile(self, spec: tuple[Any, ...]) -> tuple[str, Any, frozenset[int]]:
+        """Driver SQL, what puts a row's values in the order of the positional parameters (None: the
+        row's own order), and which positions hold floats."""
         statement, floats = self._build(spec)
         compiled = statement.compile(dialect=self.dialect)
         order = tuple(int(name[1:]) for name in compiled.positiontup or ())
-        return str(compiled), (None if order == tuple(range(len(order))) else order), floats
+        if order == tuple(range(len(order))):
+            return str(compiled), None, floats
+        return str(compiled), itemgetter(*order), floats  # two or more: a tuple
 
     def _build(self, spec: tuple[Any, ...]) -> tuple[Any, frozenset[int]]:
         """The statement, and which of its row positions hold floats."""

@@ -24,15 +24,12 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 
 from stepdance.store.errors import StoreError
-from stepdance.store.plan import Plan, assumed, make_plan
-from stepdance.store.records import Change, ExecutionRecord, TaskRecord
+from stepdance.store.plan import EXECUTION_COLUMNS, TASK_COLUMNS, UPDATED, Plan, assumed, make_plan
+from stepdance.store.records import Change
 from stepdance.store.sql.batch import Batch
 from stepdance.store.sql.engine import integrity_error
 from stepdance.store.sql.schema import Tables
 
-EXECUTION_COLUMNS = [*ExecutionRecord.__slots__]
-TASK_COLUMNS = [*TaskRecord.__slots__]
-UPDATED = ("version", "snapshot", "status", "output", "error", "cause", "stop_date", "last_event_id")
 KEEP_UNLESS_SET = frozenset(UPDATED) - {"version"}
 TIMER_KEY = ("execution_arn", "timer_id")
 TASK_KEY = ("execution_arn", "task_id")
@@ -163,13 +160,8 @@ class BatchWriter:
 
     def _executions(self, cursor: Any, plan: Plan) -> None:
         t, rows = self.t, self.rows
-        created = [
-            tuple(snapshot if c == "snapshot" else getattr(record, c) for c in EXECUTION_COLUMNS)
-            for record, snapshot in plan.inserts.values()
-        ]
-        rows.insert(cursor, t.executions, EXECUTION_COLUMNS, created)
-        updated = [(arn, *(getattr(row, c) for c in UPDATED)) for arn, row in plan.updates.items()]
-        rows.update(cursor, t.executions, ("arn",), UPDATED, updated, KEEP_UNLESS_SET)
+        rows.insert(cursor, t.executions, EXECUTION_COLUMNS, plan.inserted_executions())
+        rows.update(cursor, t.executions, ("arn",), UPDATED, plan.updated_executions(), KEEP_UNLESS_SET)
         rows.insert(cursor, t.history, ("execution_arn", "event_id", "body"), plan.events)
 
     def _timers(self, cursor: Any, plan: Plan) -> None:
@@ -180,8 +172,7 @@ class BatchWriter:
 
     def _tasks(self, cursor: Any, plan: Plan) -> None:
         tasks: Table = self.t.tasks
-        added = [tuple(getattr(task, c) for c in TASK_COLUMNS) for task in plan.tasks_inserted.values()]
-        self.rows.insert(cursor, tasks, TASK_COLUMNS, added)
+        self.rows.insert(cursor, tasks, TASK_COLUMNS, plan.inserted_tasks())
         statuses = [(arn, task_id, status) for (arn, task_id), status in plan.task_status.items()]
         self.rows.update(cursor, tasks, TASK_KEY, ("status",), statuses)
         self.rows.delete(cursor, tasks, TASK_KEY, list(plan.tasks_deleted))
