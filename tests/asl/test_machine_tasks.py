@@ -277,3 +277,16 @@ def test_an_aborted_execution_can_be_redriven() -> None:
     step = machine.advance(definition, step.state, RedriveRequested(), 102.0)
     assert step.status == "RUNNING"
     assert [e["type"] for e in step.events][:3] == ["ExecutionRedriven", "TaskStateEntered", "TaskScheduled"]
+
+
+def test_the_lazily_seeded_source_draws_what_a_seeded_random_draws() -> None:
+    import random
+
+    from stepdance.asl.scope import LazyRandom
+
+    lazy, eager = LazyRandom(2026), random.Random(2026)
+    assert [lazy.random(), lazy.getrandbits(70), lazy.randint(1, 6)] == [
+        eager.random(),
+        eager.getrandbits(70),
+        eager.randint(1, 6),
+    ]

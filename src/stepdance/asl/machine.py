@@ -35,7 +35,7 @@ from stepdance.asl.protocol import (
     TimerFired,
 )
 from stepdance.asl.retry import next_delay
-from stepdance.asl.scope import Scope
+from stepdance.asl.scope import LazyRandom, Scope
 
 MAX_PAYLOAD_BYTES = 262_144
 MAX_HISTORY_EVENTS = 25_000
@@ -228,7 +228,7 @@ class Run:
         """One seeded source per transition: the same signal on the same snapshot draws the same numbers."""
         if self._rng is None:
             seed = zlib.crc32(f"{self.st.info['execution_arn']}#{self.st.next_id}".encode())
-            self._rng = random.Random(seed)
+            self._rng = LazyRandom(seed)
         return self._rng
 
     def scope(self, frame: Frame, **context: Any) -> Scope:
