@@ -6,8 +6,9 @@ through another service's inbox, over ``stepdance.bus`` on the transport under t
 - an :class:`~stepdance.bus.outbox.OutboxRelay` moves the committed events onto a
   :class:`~stepdance.bus.runtime.Bus` over the transport at ``url``;
 - a rule matches them and targets a Python handler;
-- the consuming service (its own SQLite file) records each event with ``inbox.once(context)`` together with
-  its effect (a ``shipments`` row). An event counts as done when that transaction committed.
+- the consuming service (its own SQLite file) records each event with ``batch.once(context)`` together with
+  its effect (a ``shipments`` row), a whole fetched batch in one transaction (``bus.register_batch`` and
+  ``inbox.each()``). An event counts as done when that transaction committed.
 """
 
 from __future__ import annotations
@@ -79,14 +80,19 @@ async def bus_side(url: str, topic: str, group: str, used: list[tuple[str, str]]
         done += 1
         progressed.set()
 
-    def record(event: dict[str, Any], context: DeliveryContext) -> None:
-        with inbox.once(context) as tx:
-            if tx is None:
-                return  # a redelivery: handled already
-            tx.execute(insert(shipments), {"id": event["detail"]["order"], "body": event["detail"]["body"]})
-        loop.call_soon_threadsafe(committed)
+    def record(items: list[tuple[dict[str, Any], DeliveryContext]]) -> list[Exception | None]:
+        with inbox.each() as batch:
+            for event, context in items:
+                with batch.once(context) as tx:
+                    if tx is not None:  # None: a redelivery, handled already
+                        detail = event["detail"]
+                        tx.execute(insert(shipments), {"id": detail["order"], "body": detail["body"]})
+        for outcome in batch.outcomes:
+            if outcome is None:
+                loop.call_soon_threadsafe(committed)
+        return batch.outcomes
 
-    bus.register(HANDLER, record)
+    bus.register_batch(HANDLER, record)
     await bus.start()
     events = Client(bus)
     await events.create_event_bus(Name=bus_name)

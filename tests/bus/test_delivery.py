@@ -255,3 +255,22 @@ async def test_a_removed_target_stops_receiving(bus: Bus, events: Client, bus_na
     await events.put_events(Entries=[entry(bus_name)])
     await asyncio.sleep(0.2)
     assert got.empty()
+
+
+@on_every_transport
+async def test_a_batch_handler_retries_only_the_event_that_failed(
+    bus: Bus, events: Client, bus_name: str
+) -> None:
+    seen: list[tuple[str, int]] = []
+
+    def handle(items: list[tuple[Any, DeliveryContext]]) -> list[Exception | None]:
+        seen.extend((event["detail"]["n"], context.attempt) for event, context in items)
+        return [
+            RuntimeError("later") if e["detail"]["n"] == "b" and c.attempt == 1 else None for e, c in items
+        ]
+
+    bus.register_batch("r-t", handle)
+    await subscribe(events, bus_name, "r", {"source": ["shop"]})
+    await events.put_events(Entries=[entry(bus_name, {"n": n}) for n in "abc"])
+    await eventually(lambda: ("b", 2) in seen)
+    assert sorted(seen) == [("a", 1), ("b", 1), ("b", 2), ("c", 1)]

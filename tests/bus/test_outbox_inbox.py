@@ -298,3 +298,22 @@ async def test_a_relay_crash_after_publishing_republishes_and_the_inbox_absorbs_
     assert reserved(engine, stock) == 1  # two deliveries, one effect
     assert context.event_id == caused[0] and len(caused) == 1
     assert context.headers["causation-id"] == event_id and context.headers["correlation-id"] == event_id
+
+
+def test_a_batch_commits_together_and_a_failing_block_rolls_back_alone(
+    service_db: tuple[Engine, str],
+) -> None:
+    engine, suffix = service_db
+    stock, inbox = stock_table(engine, suffix), Inbox(engine, table=f"inbox_{suffix}")
+    with inbox.once("e-0") as tx:
+        assert tx is not None  # handled before the batch
+    with inbox.each() as batch:
+        for key in ("e-0", "e-1", "e-2", "e-3"):
+            with batch.once(key) as tx:
+                if tx is not None:
+                    tx.execute(update(stock).values(reserved=stock.c.reserved + 1))
+                    if key == "e-2":
+                        raise Boom
+    assert [type(o) for o in batch.outcomes] == [type(None), type(None), Boom, type(None)]
+    assert reserved(engine, stock) == 2  # e-1 and e-3; e-0 was done, e-2 rolled back
+    assert [inbox.handled(k) for k in ("e-1", "e-2", "e-3")] == [True, False, True]

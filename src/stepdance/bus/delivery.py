@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from stepdance.bus import headers as h
@@ -21,7 +22,7 @@ from stepdance.bus.catalog import DeadLetter
 from stepdance.bus.consumer import Consumer
 from stepdance.bus.definitions import Rule, Target
 from stepdance.bus.envelope import iso_time, parse_event
-from stepdance.bus.targets import DeliveryContext, TargetFailure
+from stepdance.bus.targets import DeliveryContext, TargetFailure, handler_name
 from stepdance.bus.transform import Delivered
 from stepdance.bus.transports import Delivery
 
@@ -42,22 +43,68 @@ class TargetConsumer(Consumer):
         self.key = key
 
     async def handle_batch(self, deliveries: Sequence[Delivery]) -> None:
-        await asyncio.gather(*(self._guarded(d) for d in deliveries))
+        ready = [r for r in await asyncio.gather(*(self._prepared(d) for d in deliveries)) if r is not None]
+        if not ready:
+            return
+        name = handler_name(ready[0].target.arn)
+        if name is not None and self.bus.handlers.is_batch(name):
+            await self._batched(name, ready)
+        else:
+            await asyncio.gather(*(self._guarded(self._single(r), r.delivery) for r in ready))
 
-    async def _guarded(self, delivery: Delivery) -> None:
+    async def _batched(self, name: str, ready: list[_Ready]) -> None:
+        items = [(r.input_text, r.context) for r in ready]
         try:
-            await self.handle(delivery)
+            outcomes = await self.bus.handlers.invoke_batch(name, items)
+        except Exception:
+            log.exception("delivery to %s failed unexpectedly", self.group)
+            await asyncio.gather(
+                *(r.delivery.nack(self.bus.consumer_settings.reconnect_seconds) for r in ready)
+            )
+            return
+        await asyncio.gather(
+            *(self._guarded(self._settle(r, o), r.delivery) for r, o in zip(ready, outcomes, strict=True))
+        )
+
+    async def _single(self, ready: _Ready) -> None:
+        try:
+            await self.bus.invoke(ready.target, ready.input_text, ready.context)
+        except TargetFailure as failure:
+            await self._settle(ready, failure)
+            return
+        await self._settle(ready, None)
+
+    async def _settle(self, ready: _Ready, failure: TargetFailure | None) -> None:
+        if failure is None:
+            await ready.delivery.ack()
+        else:
+            await self._failed(
+                ready.delivery, ready.target, ready.text, failure, ready.published, self.bus.clock()
+            )
+
+    async def _guarded(self, work: Awaitable[None], delivery: Delivery) -> None:
+        try:
+            await work
         except Exception:  # a bug or a store outage: try the message again later rather than lose it
             log.exception("delivery to %s failed unexpectedly", self.group)
             await delivery.nack(self.bus.consumer_settings.reconnect_seconds)
 
-    async def handle(self, delivery: Delivery) -> None:
+    async def _prepared(self, delivery: Delivery) -> _Ready | None:
+        """The delivery ready to invoke, or None once it was acked or dead-lettered here."""
+        try:
+            return await self._prepare(delivery)
+        except Exception:
+            log.exception("delivery to %s failed unexpectedly", self.group)
+            await delivery.nack(self.bus.consumer_settings.reconnect_seconds)
+            return None
+
+    async def _prepare(self, delivery: Delivery) -> _Ready | None:
         message = delivery.message
         only = message.headers.get(h.ONLY_GROUP)
         found = self.bus.definitions.target(self.key)
         if (only and only != self.group) or found is None:
             await delivery.ack()
-            return
+            return None
         rule, target = found
         try:
             text = message.body.decode()
@@ -66,15 +113,15 @@ class TargetConsumer(Consumer):
             await self._dead(
                 delivery, target, text, None, TargetFailure("MalformedEvent", "the message is not UTF-8")
             )
-            return
+            return None
         event = parse_event(text)
         if isinstance(event, str):
             await self._dead(delivery, target, text, None, TargetFailure("MalformedEvent", event))
-            return
+            return None
         if not only and not self._wanted(rule, event, message.headers):
             await delivery.ack()
-            return
-        await self._deliver(delivery, rule, target, event, text)
+            return None
+        return await self._ready(delivery, rule, target, event, text)
 
     @staticmethod
     def _wanted(rule: Rule, event: dict[str, Any], headers: dict[str, str]) -> bool:
@@ -83,9 +130,9 @@ class TargetConsumer(Consumer):
             return False
         return rule.enabled and rule.matches(event)
 
-    async def _deliver(
+    async def _ready(
         self, delivery: Delivery, rule: Rule, target: Target, event: dict[str, Any], text: str
-    ) -> None:
+    ) -> _Ready | None:
         now = self.bus.clock()
         published = _published_at(delivery, now)
         policy = target.retry
@@ -95,16 +142,16 @@ class TargetConsumer(Consumer):
         if now - published > policy.maximum_event_age:
             age = TargetFailure("EventExpired", f"the event is {now - published:.0f} s old")
             await self._dead(delivery, target, text, MAX_AGE, age, attempts=delivery.attempt - 1)
-            return
+            return None
+        ready = _Ready(delivery, target, text, context, None, published)
         try:
-            input_text = target.input.render(
+            ready.input_text = target.input.render(
                 event, text, Delivered(rule.arn, rule.name, iso_time(published, millis=True))
             )
-            await self.bus.invoke(target, input_text, context)
         except TargetFailure as failure:
-            await self._failed(delivery, target, text, failure, published, self.bus.clock())
-            return
-        await delivery.ack()
+            await self._settle(ready, failure)
+            return None
+        return ready
 
     async def _failed(
         self,
@@ -165,6 +212,18 @@ class TargetConsumer(Consumer):
         log.warning("dead letter for %s: %s (%s)", self.group, failure, exhausted or "not retried")
         await self.bus.store(self.bus.catalog.add_dead_letter, letter)
         await delivery.ack()
+
+
+@dataclass(slots=True)
+class _Ready:
+    """A delivery for this target, its input made, waiting to be invoked."""
+
+    delivery: Delivery
+    target: Target
+    text: str
+    context: DeliveryContext
+    input_text: str | None
+    published: float
 
 
 def _published_at(delivery: Delivery, default: float) -> float:

@@ -21,6 +21,20 @@ on its lock and sleep in its busy handler): deliveries handled at once in this p
 transaction, each block in a savepoint of its own (a failing block rolls back only its effect and record),
 and each ``once`` returns only after that shared transaction committed, so a delivery is acked only once
 its effect is durable. The blocks run one at a time; the last one waiting commits for all.
+
+A batch handler (``bus.register_batch``) handles a whole fetched batch in ONE transaction::
+
+    def on_payments(items):                         # [(input, context), ...]
+        with inbox.each() as batch:
+            for event, context in items:
+                with batch.once(context) as tx:     # a savepoint; None when handled before
+                    if tx is not None:
+                        tx.execute(update(stock)...)
+        return batch.outcomes                       # per item: None, or the error its block raised
+
+A block that raises rolls back its own savepoint (its effect and its inbox row) and the error is kept in
+``batch.outcomes`` instead of propagating, so the others still commit; the bus retries only that event.
+``each`` returns once the transaction committed; a failing commit raises, and then every event is retried.
 """
 
 from __future__ import annotations
@@ -28,7 +42,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from sqlalchemy import Column, Engine, Float, MetaData, String, Table, exists, select
@@ -92,6 +106,16 @@ class Inbox:
         with self.engine.begin() as connection:
             yield connection if self._record(connection, values) else None
 
+    @contextmanager
+    def each(self, *, consumer: str | None = None) -> Iterator[InboxBatch]:
+        """One transaction for many events: see :class:`InboxBatch`. Returns after it committed."""
+        who = self.consumer if consumer is None else consumer
+        transaction: AbstractContextManager[Connection] = (
+            self._group.member() if self._group is not None else _begun(self.engine)
+        )
+        with transaction as connection:
+            yield InboxBatch(self, connection, who)
+
     def _record(self, connection: Connection, values: dict[str, str]) -> bool:
         """Insert the inbox row; False when it is there already (handled before)."""
         insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(self.table)
@@ -107,6 +131,38 @@ class Inbox:
         query = select(exists().where(t.c.consumer == who, t.c.message_key == message_key(event)))
         with self.engine.connect() as connection:
             return bool(connection.execute(query).scalar())
+
+
+class InboxBatch:
+    """The events of one batch, each handled in a savepoint of one shared transaction."""
+
+    def __init__(self, inbox: Inbox, connection: Connection, consumer: str) -> None:
+        self.inbox = inbox
+        self.connection = connection
+        self.consumer = consumer
+        self.outcomes: list[Exception | None] = []  # one per ``once``, in call order
+
+    @contextmanager
+    def once(self, event: Mapping[str, Any] | DeliveryContext | str) -> Iterator[Connection | None]:
+        """The shared transaction for ``event`` (None when handled before); an error inside is kept in
+        ``outcomes`` and rolls back only this block."""
+        index = len(self.outcomes)
+        self.outcomes.append(None)
+        values = dict(consumer=self.consumer, message_key=message_key(event))
+        try:
+            with self.connection.begin_nested():
+                yield self.connection if self.inbox._record(self.connection, values) else None
+        except Exception as error:
+            self.outcomes[index] = error
+
+
+@contextmanager
+def _begun(engine: Engine) -> Iterator[Connection]:
+    with engine.begin() as connection:
+        raw = connection.connection.dbapi_connection
+        if engine.dialect.name == "sqlite" and not getattr(raw, "in_transaction", True):
+            connection.exec_driver_sql("BEGIN")  # see _Shared: a first SAVEPOINT would commit on release
+        yield connection
 
 
 class _Shared:

@@ -45,6 +45,7 @@ from stepdance.bus.errors import EventsError, ValidationException, constraint
 from stepdance.bus.retry import Backoff
 from stepdance.bus.targets import (
     HTTP_TIMEOUT,
+    BatchHandler,
     DeliveryContext,
     Handler,
     Handlers,
@@ -108,6 +109,13 @@ class Bus:
     def register(self, name: str, fn: Handler) -> None:
         """Serve the target ``arn:aws:lambda:<region>:<account>:function:<name>`` with ``fn``."""
         self.handlers.register(name, fn)
+        self.changed()
+
+    def register_batch(self, name: str, fn: BatchHandler) -> None:
+        """Serve the target ``name`` with ``fn``, called once per fetched batch with ``[(input, context),
+        ...]``; it returns one outcome per item (None, or the exception that item failed with) or None when
+        all are done. With :meth:`Inbox.each` the whole batch commits in one transaction."""
+        self.handlers.register_batch(name, fn)
         self.changed()
 
     async def start(self) -> None:

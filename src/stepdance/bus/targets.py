@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from stepdance.engine import Client as EngineClient
 
 Handler = Callable[..., Any]
+# a batch handler: [(input, context), ...] -> one outcome per item (None: done; an exception: that item failed),
+# or None when every item is done; raising fails every item
+BatchHandler = Callable[[list[tuple[Any, "DeliveryContext"]]], Any]
 _LAMBDA = re.compile(r"arn:aws[\w-]*:lambda:[\w-]*:\d*:function:([^:]+)(?::[^:]+)?")
 _STATE_MACHINE = re.compile(r"arn:aws[\w-]*:states:[\w-]*:\d*:stateMachine:[^:]+")
 RETRIED_STATUSES = frozenset({401, 407, 409, 429})  # and every 5xx, as EventBridge's API destinations retry
@@ -95,6 +98,7 @@ class _Registered:
     fn: Handler
     wants_context: bool
     is_async: bool
+    batch: bool = False
 
 
 class Handlers:
@@ -113,6 +117,34 @@ class Handlers:
         ]
         self._by_name[name] = _Registered(fn, len(required) >= 2, inspect.iscoroutinefunction(fn))
 
+    def register_batch(self, name: str, fn: BatchHandler) -> None:
+        self._by_name[name] = _Registered(fn, True, inspect.iscoroutinefunction(fn), batch=True)
+
+    def is_batch(self, name: str) -> bool:
+        handler = self._by_name.get(name)
+        return handler is not None and handler.batch
+
+    async def invoke_batch(
+        self, name: str, items: list[tuple[str | None, DeliveryContext]]
+    ) -> list[TargetFailure | None]:
+        """Invoke a batch handler once for ``items``; each item's failure, or None."""
+        handler = self._by_name[name]
+        parsed = [(_parsed(text), context) for text, context in items]
+        try:
+            if handler.is_async:
+                outcomes = await handler.fn(parsed)
+            else:
+                outcomes = await asyncio.to_thread(handler.fn, parsed)
+        except Exception as error:
+            return [_failure(error)] * len(items)
+        if outcomes is None:
+            return [None] * len(items)
+        outcomes = list(outcomes)
+        if len(outcomes) != len(items):
+            wrong = TargetFailure("HandlerError", f"{len(outcomes)} outcomes for {len(items)} events")
+            return [wrong] * len(items)
+        return [None if o is None else _failure(o) for o in outcomes]
+
     def __contains__(self, name: object) -> bool:
         return name in self._by_name
 
@@ -129,7 +161,13 @@ class Handlers:
         except TargetFailure:
             raise
         except Exception as error:  # a handler's own failure: retried, as a Lambda function's would be
-            raise TargetFailure(type(error).__name__, str(error)) from error
+            raise _failure(error) from error
+
+
+def _failure(error: BaseException) -> TargetFailure:
+    if isinstance(error, TargetFailure):
+        return error
+    return TargetFailure(type(error).__name__, str(error))
 
 
 def _parsed(text: str | None) -> Any:
