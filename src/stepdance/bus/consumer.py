@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class ConsumerSettings:
     batch: int = 32  # deliveries fetched at once (and handled concurrently)
+    in_flight: int = 2  # batches handled at once: the next is fetched while the last one commits
     fetch_wait: float = 1.0  # seconds a fetch waits for the first message
     ack_wait: float = 60.0  # seconds a delivery may take before the transport hands it to another consumer
     reconnect_seconds: float = 1.0  # pause after a transport failure
@@ -48,10 +49,28 @@ class Consumer(ABC):
                 await _close(subscription)
 
     async def _consume(self, subscription: Subscription) -> None:
-        while True:
-            deliveries = await subscription.fetch(self.settings.batch, self.settings.fetch_wait)
-            if deliveries:
-                await self.handle_batch(deliveries)
+        slots = asyncio.Semaphore(max(1, self.settings.in_flight))
+        running: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                await slots.acquire()
+                try:
+                    deliveries = await subscription.fetch(self.settings.batch, self.settings.fetch_wait)
+                except BaseException:
+                    slots.release()
+                    raise
+                if not deliveries:
+                    slots.release()
+                    continue
+                task = asyncio.create_task(self.handle_batch(deliveries))
+                running.add(task)
+                task.add_done_callback(running.discard)
+                task.add_done_callback(lambda _: slots.release())
+        finally:
+            for task in running:
+                task.cancel()
+            if running:
+                await asyncio.gather(*running, return_exceptions=True)
 
     @abstractmethod
     async def handle_batch(self, deliveries: Sequence[Delivery]) -> None:
