@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class ConsumerSettings:
-    batch: int = 32  # deliveries fetched at once (and handled concurrently)
+    batch: int = 128  # deliveries fetched at once (and handled concurrently, or by one batch handler call)
     in_flight: int = 2  # batches handled at once: the next is fetched while the last one commits
     fetch_wait: float = 1.0  # seconds a fetch waits for the first message
     ack_wait: float = 60.0  # seconds a delivery may take before the transport hands it to another consumer
