@@ -120,6 +120,19 @@ def test_a_terminal_change_records_the_outcome_and_clears_pending_work(store: St
     assert store.fetch_signals("worker-a", 10) == []
 
 
+def test_work_added_by_the_batch_that_finishes_the_execution_is_cleared_too(store: Store) -> None:
+    arn = execution_arn("e1")
+    added = {"tasks_added": [task("e1", "2"), task("e1", "3", kind="callback", token="tok-3")]}
+    batch = [
+        create("e1", **added, timers_set=[timer("e1", "t", 10.0)]),
+        step("e1", 1, first_event=2, status="ABORTED", stop_date=20.0),
+    ]
+    assert store.commit(batch) == [None, None]
+    assert store.timers([arn]) == []
+    assert store.open_tasks([arn]) == []
+    assert store.get_task("tok-3").status == "CLOSED"
+
+
 def test_a_failure_keeps_its_error_and_cause(store: Store) -> None:
     store.commit([create("e1")])
     store.commit(

@@ -19,14 +19,14 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import String, Table, any_, bindparam, delete, func, literal_column, select, update
+from sqlalchemy import String, any_, bindparam, delete, func, literal_column, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 
 from stepdance.store.errors import StoreError
 from stepdance.store.plan import EXECUTION_COLUMNS, TASK_COLUMNS, UPDATED, Plan, assumed, make_plan
 from stepdance.store.records import Change
-from stepdance.store.sql.batch import Batch
+from stepdance.store.sql.batch import Batch, Writes, with_clauses
 from stepdance.store.sql.engine import integrity_error
 from stepdance.store.sql.schema import Tables
 
@@ -49,19 +49,20 @@ class BatchWriter:
         current = select(ex.c.arn, ex.c.version, ex.c.owner).where(self._one_of(ex.c.arn))
         current = current.order_by(ex.c.arn)
         self._current = self._sql(current.with_for_update() if self.pg else current, dialect)
-        self._signals_consumed = self._sql(delete(t.signals).where(self._one_of(t.signals.c.id)), dialect)
         # A finished execution owes nothing: no timers, no signals, no open tasks (tokens stay, closed).
-        self._finish = [
+        # The four touch distinct rows, so PostgreSQL runs them as one statement.
+        finish = [
             self._sql(statement, dialect)
             for statement in (
                 delete(t.timers).where(self._one_of(t.timers.c.execution_arn)),
                 delete(t.signals).where(self._one_of(t.signals.c.execution_arn)),
                 delete(tk).where(self._one_of(tk.c.execution_arn), tk.c.token.is_(None)),
                 update(tk)
-                .where(self._one_of(tk.c.execution_arn), tk.c.status != CLOSED)
+                .where(self._one_of(tk.c.execution_arn), tk.c.token.is_not(None), tk.c.status != CLOSED)
                 .values(status=CLOSED),
             )
         ]
+        self._finish = [with_clauses(finish)] if self.pg else finish
 
     def _one_of(self, column: Any) -> Any:
         """``column`` is one of a list bound as ``values``, with one statement text whatever the count:
@@ -148,31 +149,32 @@ class BatchWriter:
     # ------------------------------------------------------------------ both
 
     def _write(self, cursor: Any, plan: Plan) -> None:
-        self._executions(cursor, plan)
-        self._timers(cursor, plan)
-        self._tasks(cursor, plan)
-        if plan.signals_consumed:
-            self._many(cursor, self._signals_consumed, plan.signals_consumed)
+        writes = self.rows.writes()
+        self._executions(writes, plan)
+        self._timers(writes, plan)
+        self._tasks(writes, plan)
+        writes.delete(self.t.signals, ("id",), [(i,) for i in plan.signals_consumed])
+        writes.run(cursor)
+        # After the rows above, which it must see (a task added by the change that finished).
         if plan.finished:
             finished = sorted(plan.finished)
             for sql in self._finish:
                 self._many(cursor, sql, finished)
 
-    def _executions(self, cursor: Any, plan: Plan) -> None:
-        t, rows = self.t, self.rows
-        rows.insert(cursor, t.executions, EXECUTION_COLUMNS, plan.inserted_executions())
-        rows.update(cursor, t.executions, ("arn",), UPDATED, plan.updated_executions(), KEEP_UNLESS_SET)
-        rows.insert(cursor, t.history, ("execution_arn", "event_id", "body"), plan.events)
+    def _executions(self, writes: Writes, plan: Plan) -> None:
+        t = self.t
+        writes.insert(t.executions, EXECUTION_COLUMNS, plan.inserted_executions())
+        writes.update(t.executions, ("arn",), UPDATED, plan.updated_executions(), KEEP_UNLESS_SET)
+        writes.insert(t.history, ("execution_arn", "event_id", "body"), plan.events)
 
-    def _timers(self, cursor: Any, plan: Plan) -> None:
-        timers: Table = self.t.timers
-        self.rows.delete(cursor, timers, TIMER_KEY, list(plan.timers_deleted))
+    def _timers(self, writes: Writes, plan: Plan) -> None:
+        writes.delete(self.t.timers, TIMER_KEY, list(plan.timers_deleted))
         due = [(arn, timer_id, at) for (arn, timer_id), at in plan.timers_set.items()]
-        self.rows.upsert(cursor, timers, TIMER_KEY, (*TIMER_KEY, "due"), due)
+        writes.upsert(self.t.timers, TIMER_KEY, (*TIMER_KEY, "due"), due)
 
-    def _tasks(self, cursor: Any, plan: Plan) -> None:
-        tasks: Table = self.t.tasks
-        self.rows.insert(cursor, tasks, TASK_COLUMNS, plan.inserted_tasks())
+    def _tasks(self, writes: Writes, plan: Plan) -> None:
+        tasks = self.t.tasks
+        writes.insert(tasks, TASK_COLUMNS, plan.inserted_tasks())
         statuses = [(arn, task_id, status) for (arn, task_id), status in plan.task_status.items()]
-        self.rows.update(cursor, tasks, TASK_KEY, ("status",), statuses)
-        self.rows.delete(cursor, tasks, TASK_KEY, list(plan.tasks_deleted))
+        writes.update(tasks, TASK_KEY, ("status",), statuses)
+        writes.delete(tasks, TASK_KEY, list(plan.tasks_deleted))

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 from sqlalchemy.schema import CreateSchema
 
 from stepdance.store.errors import StoreError, StoreUnavailable
+from stepdance.store.sql import arrays
 from stepdance.store.sql.schema import Tables
 
 SQLITE_BUSY_MS = 30_000
@@ -112,11 +113,12 @@ def postgres_engines(url: str) -> tuple[Engine, Engine]:
 
 
 def _binary_arrays(dbapi_connection: Any, _record: Any) -> None:
-    """Send lists (the batch's ``unnest`` columns) in binary: five times faster than array literals,
-    which must escape every JSON document they carry."""
+    """Send lists in binary (five times faster than array literals, which must escape every JSON
+    document they carry), and the batch's ``unnest`` columns packed already (:mod:`.arrays`)."""
     from psycopg.types.array import ListBinaryDumper
 
     dbapi_connection.adapters.register_dumper(list, ListBinaryDumper)
+    arrays.register(dbapi_connection)
 
 
 def create_all(engine: Engine, tables: Tables) -> None:
