@@ -7,25 +7,12 @@ Each carries ``response`` shaped like botocore's ``ClientError.response``, so co
 
 from __future__ import annotations
 
-from typing import Any
-
 from stepdance import store
+from stepdance.awserror import AwsError
 
 
-class StepFunctionsError(Exception):
+class StepFunctionsError(AwsError):
     """Base class; the error code is the class name, as in AWS's ``__type``."""
-
-    def __init__(self, message: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-
-    @property
-    def code(self) -> str:
-        return type(self).__name__
-
-    @property
-    def response(self) -> dict[str, Any]:
-        return {"Error": {"Code": self.code, "Message": self.message}, "message": self.message}
 
 
 class ActivityDoesNotExist(StepFunctionsError):
