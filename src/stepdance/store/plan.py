@@ -70,7 +70,7 @@ class Plan:
     results: list[StoreError | None]
     created: dict[str, ExecutionRecord] = field(default_factory=dict)
     rows: dict[str, RowUpdate] = field(default_factory=dict)  # every execution row written
-    events: list[tuple[str, int, str]] = field(default_factory=list)
+    events: list[tuple[str, int, int, str]] = field(default_factory=list)  # arn, last id, first id, JSON
     timers_set: dict[Key, float] = field(default_factory=dict)
     timers_deleted: set[Key] = field(default_factory=set)
     tasks_inserted: dict[Key, TaskRecord] = field(default_factory=dict)
@@ -161,11 +161,10 @@ def _check(change: Change, seen: dict[str, tuple[int, str | None]]) -> StoreErro
 def _apply(plan: Plan, change: Change, seen: dict[str, tuple[int, str | None]]) -> None:
     arn = change.execution_arn
     last_id = None
-    for event in change.events:
-        event_id = int(event["id"])
-        plan.events.append((arn, event_id, dumps(event)))
-        if last_id is None or event_id > last_id:
-            last_id = event_id
+    if change.events:
+        ids = [int(event["id"]) for event in change.events]
+        last_id = max(ids)
+        plan.events.append((arn, last_id, min(ids), dumps(change.events)))
     if change.create is not None:
         seen[arn] = (1, change.create.owner)
         plan.created[arn] = change.create

@@ -165,7 +165,7 @@ class BatchWriter:
         t = self.t
         writes.insert(t.executions, EXECUTION_COLUMNS, plan.inserted_executions())
         writes.update(t.executions, ("arn",), UPDATED, plan.updated_executions(), KEEP_UNLESS_SET)
-        writes.insert(t.history, ("execution_arn", "event_id", "body"), plan.events)
+        writes.insert(t.history, ("execution_arn", "last_event_id", "first_event_id", "events"), plan.events)
 
     def _timers(self, writes: Writes, plan: Plan) -> None:
         writes.delete(self.t.timers, TIMER_KEY, list(plan.timers_deleted))

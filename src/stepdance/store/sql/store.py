@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, bindparam, delete, exc, select, tuple_, update
+from sqlalchemy import Connection, Engine, Table, bindparam, delete, exc, func, select, tuple_, update
 
 from stepdance.store import tokens
 from stepdance.store.base import SignalFor, Store
@@ -214,19 +214,39 @@ class SqlStore(Store):
     def get_history(
         self, arn: str, limit: int, token: str | None = None, *, reverse: bool = False
     ) -> Page[dict[str, Any]]:
-        h = self.tables.history
-        query = select(h.c.event_id, h.c.body).where(h.c.execution_arn == arn)
-        if token is not None:
-            (after,) = tokens.decode(token, "ev", 1)
-            query = query.where(h.c.event_id < after if reverse else h.c.event_id > after)
-        order = h.c.event_id.desc() if reverse else h.c.event_id
+        bound = None if token is None else tokens.decode(token, "ev", 1)[0]
         with self._read() as conn:
-            rows = list(conn.execute(query.order_by(order).limit(limit + 1)))
+            rows = list(conn.execute(self._history_query(arn, bound, limit, reverse)))
             if not rows and token is None:
                 self._must_exist(conn, arn)
-        items = [json.loads(r.body) for r in rows[:limit]]
-        more = len(rows) > limit
+        events = [
+            e
+            for row in rows
+            for e in (reversed(json.loads(row.events)) if reverse else json.loads(row.events))
+        ]
+        if bound is not None:
+            events = [e for e in events if (e["id"] < bound if reverse else e["id"] > bound)]
+        items, more = events[:limit], len(events) > limit
         return Page(items, tokens.encode("ev", items[-1]["id"]) if more else None)
+
+    def _history_query(self, arn: str, bound: int | None, limit: int, reverse: bool) -> Any:
+        """The steps holding the page's events past ``bound``, found by the (arn, last event id) key.
+        Each step holds one event at least, and each holds one past the bound but (backwards) the one
+        holding the bound itself: ``limit + 2`` steps hold the page and tell whether more follow."""
+        h = self.tables.history
+        query = select(h.c.events).where(h.c.execution_arn == arn).limit(limit + 2)
+        if not reverse:
+            query = query.order_by(h.c.last_event_id)
+            return query if bound is None else query.where(h.c.last_event_id > bound)
+        query = query.order_by(h.c.last_event_id.desc())
+        if bound is None:
+            return query
+        holding = (
+            select(func.min(h.c.last_event_id))
+            .where(h.c.execution_arn == arn, h.c.last_event_id >= bound)
+            .scalar_subquery()
+        )
+        return query.where(h.c.last_event_id <= func.coalesce(holding, bound))
 
     def _must_exist(self, conn: Connection, arn: str) -> None:
         ex = self.tables.executions
