@@ -50,6 +50,8 @@ class SqlStore(Store):
         self._batches = BatchWriter(tables, writer.dialect)
         ex = tables.executions
         self._execution_by_arn = select(ex).where(ex.c.arn == bindparam("arn"))
+        described = [c for c in ex.c if c.name != "snapshot"]
+        self._described_by_arn = select(*described).where(ex.c.arn == bindparam("arn"))
         create_all(writer, tables)
 
     @contextmanager
@@ -187,8 +189,15 @@ class SqlStore(Store):
         raise AssertionError("unreachable")
 
     def get_execution(self, arn: str) -> ExecutionRecord:
+        return self._execution(self._execution_by_arn, arn)
+
+    def describe_execution(self, arn: str) -> ExecutionRecord:
+        """The execution without its snapshot, which is neither read nor decoded."""
+        return self._execution(self._described_by_arn, arn)
+
+    def _execution(self, query: Any, arn: str) -> ExecutionRecord:
         with self._read() as conn:
-            row = conn.execute(self._execution_by_arn, {"arn": arn}).first()
+            row = conn.execute(query, {"arn": arn}).first()
         if row is None:
             raise ExecutionDoesNotExist(arn)
         return work.execution_record(row)
