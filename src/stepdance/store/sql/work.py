@@ -95,8 +95,8 @@ def claim_activity_task(
         select(tk)
         .where(
             tk.c.resource == activity_arn,
-            tk.c.status == literal_column("'SCHEDULED'"),
-            tk.c.kind == "activity",
+            tk.c.status == literal_column("'SCHEDULED'"),  # literals: the partial index's condition
+            tk.c.kind == literal_column("'activity'"),
         )
         .order_by(tk.c.created)
         .limit(1)
