@@ -1,8 +1,9 @@
 """The batched write path: one transaction for many executions' changes.
 
 Inside the transaction: lock and read the ``(version, owner)`` of the batch's executions (in arn order,
-as lease renewals do, so the two never deadlock), plan (:mod:`stepdance.store.plan`), then write each
-table with one statement per kind of operation (:mod:`.batch`), so a batch costs a handful of statements
+as lease renewals do, so the two never deadlock), plan (:mod:`stepdance.store.plan`), then write the
+plan's rows with one statement per table and kind of operation (:mod:`.batch`; on PostgreSQL they all go
+as one statement), then clear what finished executions left, so a batch costs a handful of statements
 whatever its size. Everything runs on the driver's connection with statements compiled once.
 
 SQLite reads the rows, then writes (both in-process, under the write lock). PostgreSQL would pay a round
