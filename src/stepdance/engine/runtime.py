@@ -78,6 +78,7 @@ class Engine:
         self.handlers = Handlers()
         self.committer = GroupCommitter(store)
         self.stopping = False
+        self._calls: set[asyncio.Future[Any]] = set()
         self._actors: dict[str, Actor] = {}
         self._delivered: dict[int, str] = {}  # queued signal id -> execution, handed to an actor
         self._definitions: dict[tuple[str, str], Definition] = {}
@@ -126,6 +127,7 @@ class Engine:
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, *handlers, *filter(None, actors), return_exceptions=True)
+        await asyncio.gather(*self._calls, return_exceptions=True)
         self._actors.clear()
         if self.worker and release_leases:
             try:
@@ -144,9 +146,14 @@ class Engine:
     async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """``fn(*args, **kwargs)``, a store operation: in a worker thread when the store may block (the loop
         keeps advancing other executions meanwhile), else right here."""
-        if self.store.blocking:
-            return await asyncio.to_thread(fn, *args, **kwargs)
-        return fn(*args, **kwargs)
+        if not self.store.blocking:
+            return fn(*args, **kwargs)
+        # Shielded and tracked: cancelling the caller cannot stop the thread, so stop() waits for what is
+        # still running there (a lease claim landing after release_leases would keep executions for 60 s).
+        running = asyncio.ensure_future(asyncio.to_thread(fn, *args, **kwargs))
+        self._calls.add(running)
+        running.add_done_callback(self._calls.discard)
+        return await asyncio.shield(running)
 
     @property
     def running(self) -> int:
