@@ -105,8 +105,8 @@ async def bus_side(url: str, topic: str, group: str, used: list[tuple[str, str]]
 
     def place(batch: Sequence[Message]) -> None:
         with outbox.transaction() as tx:
+            tx.execute(insert(orders), [{"id": m.id, "body": m.body.decode()} for m in batch])
             for m in batch:
-                tx.execute(insert(orders), {"id": m.id, "body": m.body.decode()})
                 detail = {"order": m.id, "body": m.body.decode()}
                 tx.publish(
                     {

@@ -119,12 +119,16 @@ class Inbox:
 
     def _record(self, connection: Connection, values: dict[str, str]) -> bool:
         """Insert the inbox row; False when it is there already (handled before)."""
-        sql, order = self._statement(connection.dialect)
-        params: dict[str, Any] = {"c": values["consumer"], "k": values["message_key"], "t": self.clock()}
-        # compiled once: this runs for every delivered event
-        arguments = tuple(params[name] for name in order) if order is not None else params
+        sql, arguments = self._insert(connection.dialect, values)
         # RETURNING, not rowcount: psycopg reports -1 for an INSERT .. ON CONFLICT
         return connection.exec_driver_sql(sql, arguments).first() is not None
+
+    def _insert(self, dialect: Dialect, values: dict[str, str]) -> tuple[str, Any]:
+        """The driver's SQL and arguments inserting ``values``' row (compiled once per dialect: this runs
+        for every delivered event)."""
+        sql, order = self._statement(dialect)
+        params: dict[str, Any] = {"c": values["consumer"], "k": values["message_key"], "t": self.clock()}
+        return sql, tuple(params[name] for name in order) if order is not None else params
 
     def _statement(self, dialect: Dialect) -> tuple[str, Sequence[str] | None]:
         found = self._statements.get(dialect.name)
@@ -160,6 +164,7 @@ class InboxBatch:
         self.connection = connection
         self.consumer = consumer
         self.outcomes: list[Exception | None] = []  # one per ``once``, in call order
+        self._cursor: Any = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
 
     @contextmanager
     def once(self, event: Mapping[str, Any] | DeliveryContext | str) -> Iterator[Connection | None]:
@@ -168,15 +173,19 @@ class InboxBatch:
         index = len(self.outcomes)
         self.outcomes.append(None)
         values = dict(consumer=self.consumer, message_key=message_key(event))
-        # SAVEPOINT by hand rather than begin_nested(): it runs for every event of a batch
-        run = self.connection.exec_driver_sql
-        run("SAVEPOINT inbox_each")
+        # The savepoint and the inbox row go straight to the driver, in the transaction SQLAlchemy began:
+        # they run for every event of a batch, and SQLAlchemy's execution costs ten times the statement.
+        cursor = self._cursor
+        cursor.execute("SAVEPOINT inbox_each")
+        sql, arguments = self.inbox._insert(self.connection.dialect, values)
+        cursor.execute(sql, arguments)
+        fresh = cursor.fetchone() is not None
         try:
-            yield self.connection if self.inbox._record(self.connection, values) else None
+            yield self.connection if fresh else None
         except Exception as error:
             self.outcomes[index] = error
-            run("ROLLBACK TO SAVEPOINT inbox_each")
-        run("RELEASE SAVEPOINT inbox_each")
+            cursor.execute("ROLLBACK TO SAVEPOINT inbox_each")
+        cursor.execute("RELEASE SAVEPOINT inbox_each")
 
 
 @contextmanager

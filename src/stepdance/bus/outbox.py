@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import threading
 import time
@@ -32,6 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from sqlalchemy import (
     Column,
     Engine,
@@ -111,9 +111,12 @@ class Outbox:
 
     @contextmanager
     def transaction(self) -> Iterator[OutboxTransaction]:
-        """One transaction of the service's database in which it changes its state and publishes."""
+        """One transaction of the service's database in which it changes its state and publishes. The
+        events it publishes are written together (one statement) when the block ends, before the commit."""
         with self.engine.begin() as connection:
-            yield OutboxTransaction(self, connection)
+            tx = OutboxTransaction(self, connection)
+            yield tx
+            tx.flush()
         self.notify()
 
     def publish(
@@ -126,6 +129,18 @@ class Outbox:
     ) -> str:
         """Write ``entry`` (a PutEvents entry) in ``connection``'s transaction; its event id. ``caused_by``:
         the delivery that caused it (its correlation id and trace carry on); ``headers``: set them instead."""
+        event_id, row = self.row(entry, headers=headers, caused_by=caused_by)
+        self.write(connection, [row])
+        return event_id
+
+    def row(
+        self,
+        entry: Mapping[str, Any],
+        *,
+        headers: Mapping[str, str] | None = None,
+        caused_by: DeliveryContext | None = None,
+    ) -> tuple[str, dict[str, Any]]:
+        """The event id and the outbox row of ``entry``, checked as PutEvents checks it."""
         error = check_entry(entry, self.max_entry_bytes)
         if error is not None:
             raise OutboxEntryError(error.code, error.message)
@@ -138,17 +153,22 @@ class Outbox:
         given.update(headers or {})
         row = dict(
             event_id=event_id,
-            entry=json.dumps(stored),
-            headers=json.dumps(h.for_event(event_id, given)),
+            entry=orjson.dumps(stored).decode(),
+            headers=orjson.dumps(h.for_event(event_id, given)).decode(),
             created=now,
         )
-        connection.execute(self._insert, row)
+        return event_id, row
+
+    def write(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
+        """Insert outbox rows in ``connection``'s transaction; the relay is woken once it commits."""
+        if not rows:
+            return
+        connection.execute(self._insert, rows)
         transaction = connection.get_transaction()
         if connection.info.get(self._notified) is not transaction:
             # once per transaction: a listener per row would cost more than the row's insert
             connection.info[self._notified] = transaction
             event.listen(connection, "commit", lambda _conn: self.notify(), once=True)
-        return event_id
 
     # ------------------------------------------------------------------ the relay's side
 
@@ -173,7 +193,7 @@ class Outbox:
         statement = select(t.c.seq, t.c.event_id, t.c.entry, t.c.headers).where(t.c.error.is_(None))
         with self.engine.connect() as conn:
             rows = conn.execute(statement.order_by(t.c.seq).limit(limit)).all()
-        return [OutboxRow(r.seq, r.event_id, json.loads(r.entry), json.loads(r.headers)) for r in rows]
+        return [OutboxRow(r.seq, r.event_id, orjson.loads(r.entry), orjson.loads(r.headers)) for r in rows]
 
     def published(self, seqs: list[int]) -> None:
         with self.engine.begin() as conn:
@@ -185,11 +205,16 @@ class Outbox:
 
 
 class OutboxTransaction:
-    """The connection of an outbox transaction: ``execute`` the state change, ``publish`` its events."""
+    """The connection of an outbox transaction: ``execute`` the state change, ``publish`` its events.
+
+    Published events are kept and written in one statement when the transaction's block ends (``flush``
+    writes them earlier): an event published in the block is not yet in the outbox table for a query run
+    in the same block."""
 
     def __init__(self, outbox: Outbox, connection: Connection) -> None:
         self.outbox = outbox
         self.connection = connection
+        self._rows: list[dict[str, Any]] = []
 
     def execute(self, statement: Any, parameters: Any = None) -> CursorResult[Any]:
         return self.connection.execute(statement, parameters)
@@ -201,7 +226,14 @@ class OutboxTransaction:
         headers: Mapping[str, str] | None = None,
         caused_by: DeliveryContext | None = None,
     ) -> str:
-        return self.outbox.publish(self.connection, entry, headers=headers, caused_by=caused_by)
+        event_id, row = self.outbox.row(entry, headers=headers, caused_by=caused_by)
+        self._rows.append(row)
+        return event_id
+
+    def flush(self) -> None:
+        """Write the events published so far."""
+        rows, self._rows = self._rows, []
+        self.outbox.write(self.connection, rows)
 
 
 class OutboxRelay:
@@ -221,7 +253,10 @@ class OutboxRelay:
         if not rows:
             return 0
         answer = await self.bus.publish_entries(
-            [r.entry for r in rows], ids=[r.event_id for r in rows], headers=[r.headers for r in rows]
+            [r.entry for r in rows],
+            ids=[r.event_id for r in rows],
+            headers=[r.headers for r in rows],
+            detail_checked=True,
         )
         done = []
         for row, result in zip(rows, answer["Entries"], strict=True):

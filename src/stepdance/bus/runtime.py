@@ -229,16 +229,20 @@ class Bus:
         ids: Sequence[str] | None = None,
         headers: Sequence[Mapping[str, str] | None] | None = None,
         limit_total: bool = False,
+        detail_checked: bool = False,
     ) -> dict[str, Any]:
         """PutEvents without the call's own limits (10 entries, their total size unless ``limit_total``):
         each entry is still checked on its own, and each bus's accepted entries go out in one transport
-        publish. For the outbox relay, which moves many rows in one round trip."""
+        publish. For the outbox relay, which moves many rows in one round trip (``detail_checked``: their
+        Details were checked when the rows were written)."""
         definitions = await self.fresh()
         results: list[dict[str, Any]] = [{} for _ in entries]
         accepted: dict[str, list[tuple[int, Message]]] = {}
         total, now = 0, self.clock()
         for index, entry in enumerate(entries):
-            error = check_entry(entry, self.max_entry_bytes) or await self._check_bus(entry, definitions)
+            error = check_entry(
+                entry, self.max_entry_bytes, detail_checked=detail_checked
+            ) or await self._check_bus(entry, definitions)
             if error is not None:
                 results[index] = error.result()
                 continue
