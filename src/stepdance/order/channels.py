@@ -20,7 +20,7 @@ import os
 import smtplib
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Protocol
@@ -51,6 +51,16 @@ class Message:
     subject: str
     body: str
 
+    def to_json(self) -> dict[str, str]:
+        return {
+            "messageId": self.message_id,
+            "orderId": self.order_id,
+            "kind": self.kind,
+            "to": self.to,
+            "subject": self.subject,
+            "body": self.body,
+        }
+
 
 def compose(order_id: str, kind: str, to: str) -> Message:
     """The message telling ``to`` that ``order_id`` is ``kind`` (one of :data:`KINDS`)."""
@@ -80,7 +90,7 @@ class FileChannel:
         self._lock = threading.Lock()
 
     def deliver(self, message: Message) -> None:
-        line = json.dumps({**asdict(message), "at": time.time()}) + "\n"
+        line = json.dumps({**message.to_json(), "at": time.time()}) + "\n"
         try:
             with self._lock:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
