@@ -119,17 +119,21 @@ class Inventory:
                 status=RESERVED,
                 reserved_at=self.clock(),
             )
-            if insert_once(tx, reservation_table, row) and not _take(tx, order.sku, order.quantity):
-                left = tx.execute(select(stock_table.c.available).where(stock_table.c.sku == order.sku))
+            found: Any = {**row, "available": None, "released_at": None}  # the first call: what it wrote
+            if not insert_once(tx, reservation_table, row):
+                found = tx.execute(_record(order.order_id)).one()._mapping
+            elif not _take(tx, order.sku, order.quantity):
+                query = select(stock_table.c.available).where(stock_table.c.sku == order.sku)
+                left = int(tx.execute(query).scalar() or 0)
                 tx.execute(
                     update(reservation_table)
                     .where(reservation_table.c.order_id == order.order_id)
-                    .values(status=REJECTED, available=left.scalar() or 0)
+                    .values(status=REJECTED, available=left)
                 )
-            found = tx.execute(_record(order.order_id)).one()
-        if found.status == REJECTED:
-            raise OutOfStock(found.sku, int(found.available), int(found.quantity))
-        return _reservation_json(found._mapping)
+                found = {**found, "status": REJECTED, "available": left}
+        if found["status"] == REJECTED:
+            raise OutOfStock(found["sku"], int(found["available"]), int(found["quantity"]))
+        return _reservation_json(found)
 
     def release(self, conn: Connection | None, order_id: str) -> dict[str, Any] | None:
         """Give the order's units back, once; the released reservation (also on a repeated call), or None

@@ -83,10 +83,10 @@ class Notification:
                 channel=self.channel.name,
                 sent_at=self.clock(),
             )
-            if insert_once(tx, sent_table, row):
-                self.channel.deliver(message)
-            found = tx.execute(_record(order_id, kind)).one()
-        return _sent_json(found._mapping)
+            if not insert_once(tx, sent_table, row):
+                return _sent_json(tx.execute(_record(order_id, kind)).one()._mapping)
+            self.channel.deliver(message)
+        return _sent_json(row)
 
     def get(self, order_id: str, kind: str) -> dict[str, Any] | None:
         """The record of the order's ``kind`` message, or None if it was not sent."""

@@ -90,7 +90,8 @@ class Orders:
             placed_at=self.clock(),
         )
         with begun(self.engine, conn) as tx:
-            insert_once(tx, order_table, row)
+            if insert_once(tx, order_table, row):
+                return _order_json({**row, "reason": None, "decided_at": None})
             return _order_json(tx.execute(_record(order.order_id)).one()._mapping)
 
     def complete(self, conn: Connection | None, order_id: str) -> dict[str, Any]:
@@ -106,12 +107,14 @@ class Orders:
     ) -> dict[str, Any]:
         t = order_table
         with begun(self.engine, conn) as tx:
-            tx.execute(
+            found = tx.execute(
                 update(t)
                 .where(t.c.order_id == order_id, t.c.status == PENDING)
                 .values(status=status, reason=reason, decided_at=self.clock())
-            )
-            found = tx.execute(_record(order_id)).first()
+                .returning(*t.c)
+            ).first()
+            if found is None:  # decided already, or never placed
+                found = tx.execute(_record(order_id)).first()
         if found is None:
             raise UnknownOrder(order_id)
         return _order_json(found._mapping)

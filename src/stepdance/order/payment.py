@@ -112,12 +112,15 @@ class Payment:
                 reason=reason,
                 charged_at=now,
             )
-            if insert_once(tx, charge_table, row) and reason is None:
+            found: Any = {**row, "refunded_at": None}  # the first call: what it wrote
+            if not insert_once(tx, charge_table, row):
+                found = tx.execute(select(charge_table).where(charge_table.c.order_id == order.order_id))
+                found = found.one()._mapping
+            elif reason is None:
                 _enter(tx, order.order_id, "charge", order.amount_cents, now)
-            found = tx.execute(select(charge_table).where(charge_table.c.order_id == order.order_id)).one()
-        if found.status == DECLINED:
-            raise PaymentDeclined(found.reason)
-        return _charge_json(found._mapping)
+        if found["status"] == DECLINED:
+            raise PaymentDeclined(found["reason"])
+        return _charge_json(found)
 
     def refund(self, conn: Connection | None, order_id: str) -> dict[str, Any] | None:
         """Refund ``order_id``'s charge once; the refund (also on a repeated call), or None when the order
