@@ -30,14 +30,21 @@ transaction of its own::
     notification.send(conn, order_id, kind, to) -> dict   # once per (order, kind); kind in KINDS
     orders.place(conn, order, design) / complete(conn, order_id) / cancel(conn, order_id, reason)
 
-Reads open their own connection: ``payment.balance(order_id)``, ``balances()``, ``ledger(order_id)``,
-``charges()``; ``inventory.stock(sku)``, ``stock_levels()``, ``reservations()``; ``notification.sent()``;
-``orders.get(order_id)``, ``counts()``, ``latencies()``. Results are JSON-friendly dicts with camelCase
-keys (``orderId``, ``amountCents``, ``status``, ...), ready to be a task's output or an event's detail.
+Reads open their own connection: ``payment.get(order_id)``, ``charges()``, ``ledger(order_id)``,
+``balance(order_id)``, ``balances()``; ``inventory.stock(sku)``, ``stock_levels()``, ``get(order_id)``,
+``reservations()``; ``notification.get(order_id, kind)``, ``sent()``; ``orders.get(order_id)``,
+``counts(design=None)``, ``latencies(design=None)`` (with :func:`percentile`). Results are JSON-friendly
+dicts with camelCase keys (``orderId``, ``amountCents``, ``status``, ...), ready to be a task's output or
+an event's detail; records keep their status (a charge ``charged``/``declined``/``refunded``, a
+reservation ``reserved``/``released``/``rejected``, an order ``pending``/``completed``/``cancelled``).
+Every service also takes ``clock=`` (seconds since the epoch) for the times it records.
 
 A domain error carries ``.code``, its ASL error name (``PaymentDeclined``, ``OutOfStock``,
-``ServiceUnavailable`` for a :class:`TransientFailure`, ...) and ``.cause``. A decline or stock-out is
-recorded before it is raised: inside a transaction of the caller's, catch it there to keep the record.
+``ServiceUnavailable`` for a :class:`TransientFailure`, ...), ``.cause`` and ``.retriable``; an engine task
+handler raises ``TaskFailure(error.code, error.cause)``, an event carries ``error.to_json()``. A decline or
+stock-out is recorded before it is raised and stays the order's answer: inside a transaction of the
+caller's, catch it there to keep the record. :mod:`.workload` makes the orders and stock of a run and
+``workload.expected(orders, stock)`` how many must end completed and cancelled, whatever the design.
 """
 
 from stepdance.order import workload

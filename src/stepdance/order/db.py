@@ -138,7 +138,7 @@ def _postgres(service: str, url: str, schema: str | None) -> Engine:
         raise ServiceDbError(f"bad database URL {url!r} for the {service} service") from None
     address = f"{parsed.host or 'the local socket'}:{parsed.port or 5432}"
     args = {"options": f"-c search_path={schema} -c synchronous_commit=on", "connect_timeout": 5}
-    engine = create_engine(parsed, connect_args=args, pool_size=4, max_overflow=12, pool_pre_ping=False)
+    engine = create_engine(parsed, connect_args=args, pool_size=4, max_overflow=12)
     try:
         with engine.begin() as conn:
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(schema.encode())})
