@@ -43,7 +43,21 @@ class TargetConsumer(Consumer):
         self.key = key
 
     async def handle_batch(self, deliveries: Sequence[Delivery]) -> None:
-        ready = [r for r in await asyncio.gather(*(self._prepared(d) for d in deliveries)) if r is not None]
+        ready: list[_Ready] = []
+        settling: list[Awaitable[None]] = []  # acks and dead letters of what is not to be invoked
+        for delivery in deliveries:
+            try:
+                outcome = self._prepare(delivery)
+            except Exception:
+                log.exception("delivery to %s failed unexpectedly", self.group)
+                settling.append(delivery.nack(self.bus.consumer_settings.reconnect_seconds))
+                continue
+            if isinstance(outcome, _Ready):
+                ready.append(outcome)
+            else:
+                settling.append(self._guarded(outcome, delivery))
+        if settling:
+            await asyncio.gather(*settling)
         if not ready:
             return
         name = handler_name(ready[0].target.arn)
@@ -53,7 +67,7 @@ class TargetConsumer(Consumer):
             await asyncio.gather(*(self._guarded(self._single(r), r.delivery) for r in ready))
 
     async def _batched(self, name: str, ready: list[_Ready]) -> None:
-        items = [(r.input_text, r.context) for r in ready]
+        items = [(r.input_text, r.context, r.input_text is r.text) for r in ready]
         try:
             outcomes = await self.bus.handlers.invoke_batch(name, items)
         except Exception:
@@ -62,9 +76,14 @@ class TargetConsumer(Consumer):
                 *(r.delivery.nack(self.bus.consumer_settings.reconnect_seconds) for r in ready)
             )
             return
-        await asyncio.gather(
-            *(self._guarded(self._settle(r, o), r.delivery) for r, o in zip(ready, outcomes, strict=True))
-        )
+        # the usual outcome, all handled: the acks go out together (one round trip on most transports)
+        pairs = list(zip(ready, outcomes, strict=True))
+        acks = [r.delivery.ack() for r, o in pairs if o is None]
+        failed = [self._guarded(self._settle(r, o), r.delivery) for r, o in pairs if o is not None]
+        results = await asyncio.gather(*acks, *failed, return_exceptions=True)
+        for error in results[: len(acks)]:
+            if isinstance(error, Exception):  # the transport takes the delivery back after ack_wait
+                log.warning("acking a delivery to %s failed: %s", self.group, error)
 
     async def _single(self, ready: _Ready) -> None:
         try:
@@ -89,39 +108,27 @@ class TargetConsumer(Consumer):
             log.exception("delivery to %s failed unexpectedly", self.group)
             await delivery.nack(self.bus.consumer_settings.reconnect_seconds)
 
-    async def _prepared(self, delivery: Delivery) -> _Ready | None:
-        """The delivery ready to invoke, or None once it was acked or dead-lettered here."""
-        try:
-            return await self._prepare(delivery)
-        except Exception:
-            log.exception("delivery to %s failed unexpectedly", self.group)
-            await delivery.nack(self.bus.consumer_settings.reconnect_seconds)
-            return None
-
-    async def _prepare(self, delivery: Delivery) -> _Ready | None:
+    def _prepare(self, delivery: Delivery) -> _Ready | Awaitable[None]:
+        """The delivery ready to invoke, or what settles it here (an ack, a dead letter)."""
         message = delivery.message
         only = message.headers.get(h.ONLY_GROUP)
         found = self.bus.definitions.target(self.key)
         if (only and only != self.group) or found is None:
-            await delivery.ack()
-            return None
+            return delivery.ack()
         rule, target = found
         try:
             text = message.body.decode()
         except UnicodeDecodeError:
             text = message.body.decode(errors="replace")
-            await self._dead(
+            return self._dead(
                 delivery, target, text, None, TargetFailure("MalformedEvent", "the message is not UTF-8")
             )
-            return None
         event = parse_event(text)
         if isinstance(event, str):
-            await self._dead(delivery, target, text, None, TargetFailure("MalformedEvent", event))
-            return None
+            return self._dead(delivery, target, text, None, TargetFailure("MalformedEvent", event))
         if not only and not self._wanted(rule, event, message.headers):
-            await delivery.ack()
-            return None
-        return await self._ready(delivery, rule, target, event, text)
+            return delivery.ack()
+        return self._ready(delivery, rule, target, event, text)
 
     @staticmethod
     def _wanted(rule: Rule, event: dict[str, Any], headers: dict[str, str]) -> bool:
@@ -130,9 +137,9 @@ class TargetConsumer(Consumer):
             return False
         return rule.enabled and rule.matches(event)
 
-    async def _ready(
+    def _ready(
         self, delivery: Delivery, rule: Rule, target: Target, event: dict[str, Any], text: str
-    ) -> _Ready | None:
+    ) -> _Ready | Awaitable[None]:
         now = self.bus.clock()
         published = _published_at(delivery, now)
         policy = target.retry
@@ -141,16 +148,14 @@ class TargetConsumer(Consumer):
         )
         if now - published > policy.maximum_event_age:
             age = TargetFailure("EventExpired", f"the event is {now - published:.0f} s old")
-            await self._dead(delivery, target, text, MAX_AGE, age, attempts=delivery.attempt - 1)
-            return None
+            return self._dead(delivery, target, text, MAX_AGE, age, attempts=delivery.attempt - 1)
         ready = _Ready(delivery, target, text, context, None, published)
         try:
             ready.input_text = target.input.render(
                 event, text, Delivered(rule.arn, rule.name, iso_time(published, millis=True))
             )
         except TargetFailure as failure:
-            await self._settle(ready, failure)
-            return None
+            return self._settle(ready, failure)
         return ready
 
     async def _failed(

@@ -11,7 +11,9 @@ also carries ``replay-name``. Pure: ids and the current time are passed in.
 
 from __future__ import annotations
 
+import functools
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -108,27 +110,42 @@ def _refuse(constant: str) -> Any:
 
 def event_time(value: Any) -> str | None:
     """An entry's Time (a datetime, ISO 8601 text or epoch seconds) as the envelope writes it."""
+    if isinstance(value, str):
+        return _text_time(value)  # the usual case (an outbox row, a relayed entry): cached
     when: datetime
     if isinstance(value, datetime):
         when = value if value.tzinfo else value.replace(tzinfo=UTC)
     elif isinstance(value, int | float) and not isinstance(value, bool):
         when = datetime.fromtimestamp(value, UTC)
-    elif isinstance(value, str):
-        try:
-            when = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-        when = when if when.tzinfo else when.replace(tzinfo=UTC)
     else:
         return None
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@functools.lru_cache(maxsize=256)
+def _text_time(value: str) -> str | None:
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def iso_time(epoch: float, *, millis: bool = False) -> str:
-    when = datetime.fromtimestamp(epoch, UTC)
-    if millis:
-        return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """``epoch`` as ISO 8601 UTC text, to the second or the millisecond."""
+    seconds = math.floor(epoch)
+    fraction = round((epoch - seconds) * 1_000_000)  # rounded as datetime.fromtimestamp rounds
+    if fraction >= 1_000_000:
+        seconds, fraction = seconds + 1, 0
+    text = _second(seconds)
+    return f"{text}.{fraction // 1000:03d}Z" if millis else text + "Z"
+
+
+@functools.lru_cache(maxsize=64)
+def _second(seconds: int) -> str:
+    # every event of one second shares this text; formatting a datetime per event showed in profiles
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def build_event(entry: Mapping[str, Any], *, event_id: str, now: float, account: str, region: str) -> str:

@@ -125,11 +125,12 @@ class Handlers:
         return handler is not None and handler.batch
 
     async def invoke_batch(
-        self, name: str, items: list[tuple[str | None, DeliveryContext]]
+        self, name: str, items: list[tuple[str | None, DeliveryContext, bool]]
     ) -> list[TargetFailure | None]:
-        """Invoke a batch handler once for ``items``; each item's failure, or None."""
+        """Invoke a batch handler once for ``items`` (input text, context, whether the input is the whole
+        event: then it is the context's parsed event, not parsed again); each item's failure, or None."""
         handler = self._by_name[name]
-        parsed = [(_parsed(text), context) for text, context in items]
+        parsed = [(context.event if whole else _parsed(text), context) for text, context, whole in items]
         try:
             if handler.is_async:
                 outcomes = await handler.fn(parsed)

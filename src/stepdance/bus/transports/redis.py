@@ -20,7 +20,7 @@ the server persists with ``appendonly yes`` and ``appendfsync always`` (then the
 fsync); with ``appendfsync everysec`` up to a second of publishes can be lost, and without persistence a
 restart loses everything. The shared development server runs without persistence.
 
-Ordering: a stream is totally ordered and a publish is one MULTI/EXEC, so one publisher's messages keep their
+Ordering: a stream is totally ordered and a publish is one script (atomic, like MULTI/EXEC), so one publisher's messages keep their
 order; one consumer of a group gets first deliveries in that order. Redeliveries come when due, out of order.
 """
 
@@ -64,6 +64,7 @@ class RedisTransport(Transport):
         self.prefix = prefix
         self.client = redis.asyncio.Redis.from_url(url, socket_connect_timeout=2)
         self.fetch_script = self.client.register_script(redis_scripts.FETCH)
+        self.publish_script = self.client.register_script(redis_scripts.PUBLISH)
         self.nack_script = self.client.register_script(redis_scripts.NACK)
         self.leave_script = self.client.register_script(redis_scripts.LEAVE)
         self.trim_script = self.client.register_script(redis_scripts.TRIM)
@@ -74,11 +75,9 @@ class RedisTransport(Transport):
     async def publish(self, topic: str, messages: Sequence[Message]) -> None:
         if not messages:
             return
-        stream = self.stream(topic)
-        async with mapped(f"publish to {topic!r}"), self.client.pipeline(transaction=True) as pipe:
-            for message in messages:
-                pipe.xadd(stream, _fields(message))
-            await pipe.execute()
+        frames = [_frame(message) for message in messages]
+        async with mapped(f"publish to {topic!r}"):
+            await self.publish_script(keys=[self.stream(topic)], args=frames)
 
     async def subscribe(self, topic: str, group: str, *, ack_wait: float = 30.0) -> Subscription:
         stream = self.stream(topic)
@@ -98,9 +97,9 @@ class RedisTransport(Transport):
 FRAME = b"m"  # the one field of an entry: the message framed (fewer fields: less to parse per entry)
 
 
-def _fields(message: Message) -> dict[bytes, bytes]:
+def _frame(message: Message) -> bytes:
     head = {"i": message.id, "k": message.key, "h": message.headers}
-    return {FRAME: orjson.dumps(head) + b"\n" + message.body}
+    return orjson.dumps(head) + b"\n" + message.body
 
 
 def _message(flat: Sequence[bytes]) -> Message:
@@ -138,7 +137,7 @@ class RedisSubscription(Subscription):
             entries, due_ms = await self._take(max_messages)
             left = deadline - loop.time()
             if entries or left <= 0:
-                return [RedisDelivery(self, id_, count, _message(flat)) for id_, count, flat in entries]
+                return self._deliveries(entries)
             nap = min(left, pause, self.ack_wait_ms / 2000)
             if due_ms >= 0:
                 nap = min(nap, due_ms / 1000)
@@ -168,6 +167,16 @@ class RedisSubscription(Subscription):
         async with mapped("fetch"):
             entries, due_ms = await self.transport.fetch_script(keys=keys, args=args)
         return entries, int(due_ms)
+
+    def _deliveries(self, flat: list[Any]) -> list[Delivery]:
+        """The deliveries of the fetch script's flat answer (see :data:`redis_scripts.FETCH`)."""
+        out: list[Delivery] = []
+        i, end = 0, len(flat)
+        while i < end:
+            entry_id, count, n = flat[i], flat[i + 1], flat[i + 2]
+            out.append(RedisDelivery(self, entry_id, count, _message(flat[i + 3 : i + 3 + n])))
+            i += 3 + n
+        return out
 
     async def _read_new(self, count: int, wait: float) -> list[Any]:
         """New entries, blocking up to ``wait`` for the first (XREADGROUP BLOCK)."""

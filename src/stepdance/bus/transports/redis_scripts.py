@@ -15,8 +15,9 @@ local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 """
 
 # ARGV: group, consumer, ack_wait_ms, count. Returns {entries, ms until the next retry is due or -1};
-# each entry is {id, delivery count, {field, value, ...}}. Order: due retries, entries idle longer than
-# ack_wait (their consumer died or hangs), then new entries.
+# entries is flat, for each entry: id, delivery count, number of field items n, then the n field items
+# (flat rather than nested: the client parses every array it receives). Order: due retries, entries idle
+# longer than ack_wait (their consumer died or hangs), then new entries.
 FETCH = (
     """
 local stream, retry = KEYS[1], KEYS[2]
@@ -25,20 +26,27 @@ local ack_wait, count = tonumber(ARGV[3]), tonumber(ARGV[4])
 """
     + _NOW
     + """
-local out = {}
+local out, taken = {}, 0
+local function push(id, deliveries, fields)
+  out[#out + 1] = id
+  out[#out + 1] = deliveries
+  out[#out + 1] = #fields
+  for i = 1, #fields do out[#out + 1] = fields[i] end
+  taken = taken + 1
+end
 local function take(id, min_idle)
   local entry = redis.call('XCLAIM', stream, group, consumer, min_idle, id)[1]
   if entry then  -- a trimmed entry comes back empty and leaves the PEL
     local info = redis.call('XPENDING', stream, group, id, id, 1)[1]
-    out[#out + 1] = {entry[1], info[4], entry[2]}
+    push(entry[1], info[4], entry[2])
   end
 end
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', retry, '-inf', now, 'LIMIT', 0, count)) do
   redis.call('ZREM', retry, id)
   take(id, 0)
 end
-if #out < count then
-  for _, p in ipairs(redis.call('XPENDING', stream, group, 'IDLE', ack_wait, '-', '+', count - #out)) do
+if taken < count then
+  for _, p in ipairs(redis.call('XPENDING', stream, group, 'IDLE', ack_wait, '-', '+', count - taken)) do
     if redis.call('ZSCORE', retry, p[1]) then
       -- nacked, not due yet: restart its idle clock so expiry scans do not keep meeting it
       redis.call('XCLAIM', stream, group, p[2], 0, p[1], 'JUSTID')
@@ -47,14 +55,14 @@ if #out < count then
     end
   end
 end
-if #out < count then
-  local read = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', count - #out, 'STREAMS', stream, '>')
+if taken < count then
+  local read = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', count - taken, 'STREAMS', stream, '>')
   if read then
-    for _, entry in ipairs(read[1][2]) do out[#out + 1] = {entry[1], 1, entry[2]} end
+    for _, entry in ipairs(read[1][2]) do push(entry[1], 1, entry[2]) end
   end
 end
 local due = -1
-if #out == 0 then
+if taken == 0 then
   local first = redis.call('ZRANGE', retry, 0, 0, 'WITHSCORES')
   if first[2] then due = math.max(0, tonumber(first[2]) - now) end
 end
@@ -78,6 +86,13 @@ redis.call('XCLAIM', stream, group, consumer, 0, id, 'JUSTID')  -- idle clock fr
 return 1
 """
 )
+
+# ARGV: the framed messages. XADDs them all to KEYS[1] (one command to send and one integer to read back,
+# where a pipeline of XADDs costs the client a command and a reply per message). Returns how many.
+PUBLISH = """
+for i = 1, #ARGV do redis.call('XADD', KEYS[1], '*', 'm', ARGV[i]) end
+return #ARGV
+"""
 
 # ARGV: group, consumer. A consumer with nothing pending is removed (one that holds entries stays, so they
 # can still be claimed after ack_wait).
