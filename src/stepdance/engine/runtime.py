@@ -40,6 +40,7 @@ from stepdance.engine.actor import Actor
 from stepdance.engine.aio import wait_event
 from stepdance.engine.changes import Pending, extend, invocation
 from stepdance.engine.committer import GroupCommitter
+from stepdance.engine.events import PUT_EVENTS, EventsClient, put_events_handler
 from stepdance.engine.handlers import Handler, Handlers
 from stepdance.engine.invoker import Invoker
 from stepdance.engine.signals import encode
@@ -69,6 +70,7 @@ class Engine:
         worker: bool = True,
         owner: str | None = None,
         clock: Callable[[], float] = time.time,
+        events: EventsClient | None = None,
     ) -> None:
         self.store = store
         self.settings = settings or Settings.from_env()
@@ -91,6 +93,8 @@ class Engine:
         self._wheel = TimerWheel(self._timer_fired, clock)
         self.invoker = Invoker(self.handlers, self.settings.handler_threads, self._task_done)
         self._background: list[asyncio.Task[None]] = []
+        if events is not None:
+            self.register_put_events(events)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -105,6 +109,11 @@ class Engine:
             return handler
 
         return decorate
+
+    def register_put_events(self, events: EventsClient) -> None:
+        """Run ``arn:aws:states:::events:putEvents`` tasks through ``events`` (an EventBridge client such
+        as ``stepdance.bus.Client``); see :mod:`stepdance.engine.events`."""
+        self.handlers.register(PUT_EVENTS, put_events_handler(events))
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
