@@ -10,6 +10,8 @@ from abc import abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
+import orjson
+
 from stepdance.bus.transports.base import Delivery, Message, TransportError
 
 T = TypeVar("T")
@@ -49,6 +51,24 @@ def envelope(message: Message) -> dict[str, str]:
     if message.key is not None:
         headers[KEY_HEADER] = message.key
     return headers
+
+
+def frame(message: Message) -> bytes:
+    """The message as one payload: its id, key and headers as a JSON line, then its body. For transports
+    whose client costs more per header or field than per byte (Redis, NATS)."""
+    return orjson.dumps({"i": message.id, "k": message.key, "h": message.headers}) + b"\n" + message.body
+
+
+def unframe(data: bytes) -> Message | None:
+    """The message :func:`frame` made, or None when ``data`` is not one."""
+    head_text, newline, body = data.partition(b"\n")  # orjson never writes a raw newline
+    if not newline or not head_text.startswith(b'{"i":'):
+        return None
+    try:
+        head = orjson.loads(head_text)
+        return Message(id=head["i"], body=body, key=head["k"], headers=head["h"])
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return None
 
 
 def from_envelope(headers: dict[str, str], body: bytes) -> Message:

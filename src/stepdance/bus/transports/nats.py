@@ -7,6 +7,10 @@ group is a durable pull consumer (explicit ack, ``ack_wait``, no delivery limit,
 subscriptions to one group share it. ``attempt`` is JetStream's ``num_delivered``; ``nack(delay)`` is a NAK
 with that delay. ``subscribe`` with another ``ack_wait`` updates the group's consumer.
 
+A message is one payload (:func:`~stepdance.bus.transports.common.frame`: its id, key and headers as a JSON
+line, then its body) rather than NATS headers, which the client builds and parses per message at a cost
+that showed in profiles; messages with headers (published by other clients) are read too.
+
 Durability: ``publish`` returns when JetStream acked every message (PubAck), i.e. the server wrote it to its
 file store; a server restart or crash keeps it. The server fsyncs on its own schedule (``sync_interval``, two
 minutes by default), so an operating-system crash or power loss can lose recent messages unless the server
@@ -33,7 +37,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, RetentionPolicy, StorageType, StreamConfig
 
 from stepdance.bus.transports.base import Delivery, Message, Subscription, Transport, TransportError
-from stepdance.bus.transports.common import SettleOnce, envelope, from_envelope, safe_name
+from stepdance.bus.transports.common import SettleOnce, frame, from_envelope, safe_name, unframe
 
 PUBLISH_TIMEOUT = 30.0
 MAX_ACK_PENDING = 10_000
@@ -66,7 +70,7 @@ class NatsTransport(Transport):
         subject = await self._stream(js, topic)
         async with mapped(f"publish to {topic!r}"):
             # Queued one after another (so in order), then all PubAcks awaited together.
-            acks = [await js.publish_async(subject, m.body, headers=envelope(m)) for m in messages]
+            acks = [await js.publish_async(subject, frame(m)) for m in messages]
             async with asyncio.timeout(PUBLISH_TIMEOUT):
                 await asyncio.gather(*acks)
 
@@ -152,7 +156,10 @@ class NatsSubscription(Subscription):
 
 class NatsDelivery(SettleOnce):
     def __init__(self, msg: Msg) -> None:
-        super().__init__(from_envelope(dict(msg.headers or {}), msg.data), msg.metadata.num_delivered)
+        message = None if msg.headers else unframe(msg.data)
+        if message is None:  # published with headers (before framing, or by another client)
+            message = from_envelope(dict(msg.headers or {}), msg.data)
+        super().__init__(message, msg.metadata.num_delivered)
         self._msg = msg
 
     async def _ack(self) -> None:

@@ -32,7 +32,6 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-import orjson
 import redis.asyncio
 import redis.exceptions
 
@@ -42,7 +41,9 @@ from stepdance.bus.transports.common import (
     Batcher,
     SettleOnce,
     decode_headers,
+    frame,
     safe_name,
+    unframe,
 )
 
 POLL_MIN = 0.05  # how soon an idle fetch looks again for entries whose ack_wait lapsed
@@ -75,7 +76,7 @@ class RedisTransport(Transport):
     async def publish(self, topic: str, messages: Sequence[Message]) -> None:
         if not messages:
             return
-        frames = [_frame(message) for message in messages]
+        frames = [frame(message) for message in messages]
         async with mapped(f"publish to {topic!r}"):
             await self.publish_script(keys=[self.stream(topic)], args=frames)
 
@@ -97,16 +98,11 @@ class RedisTransport(Transport):
 FRAME = b"m"  # the one field of an entry: the message framed (fewer fields: less to parse per entry)
 
 
-def _frame(message: Message) -> bytes:
-    head = {"i": message.id, "k": message.key, "h": message.headers}
-    return orjson.dumps(head) + b"\n" + message.body
-
-
 def _message(flat: Sequence[bytes]) -> Message:
     if len(flat) == 2 and flat[0] == FRAME:
-        head_text, _, body = flat[1].partition(b"\n")  # orjson never writes a raw newline
-        head = orjson.loads(head_text)
-        return Message(id=head["i"], body=body, key=head["k"], headers=head["h"])
+        framed = unframe(flat[1])
+        if framed is not None:
+            return framed
     # an entry of one field per part (written before the framed form, or by another client)
     fields = dict(zip(flat[::2], flat[1::2], strict=True))
     key = fields.get(b"key")
