@@ -11,11 +11,9 @@ also carries ``replay-name``. Pure: ids and the current time are passed in.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -172,20 +170,12 @@ def with_replay_name(event_text: str, replay_name: str) -> str:
     return '{"replay-name":' + json.dumps(replay_name) + "," + event_text.lstrip()[1:]
 
 
-_LONG_NUMBER = re.compile(r"\d{19}")  # orjson reads integers past 64 bits as floats: leave those to json
-
-
 def parse_event(body: bytes | str) -> dict[str, Any] | str:
     """The event in a message body, or why it is not one (a poison message)."""
-    event: Any = None
-    if not _LONG_NUMBER.search(body if isinstance(body, str) else body.decode(errors="replace")):
-        with contextlib.suppress(orjson.JSONDecodeError):  # then the standard parser says why
-            event = orjson.loads(body)
-    if event is None:
-        try:
-            event = json.loads(body, parse_constant=_refuse)
-        except (ValueError, RecursionError) as error:
-            return f"the message is not JSON ({error})"
+    try:
+        event = json.loads(body, parse_constant=_refuse)
+    except (ValueError, RecursionError) as error:
+        return f"the message is not JSON ({error})"
     if not isinstance(event, dict):
         return "the message is not a JSON object"
     missing = [name for name in ENVELOPE_FIELDS if name not in event]
