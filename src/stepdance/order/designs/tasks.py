@@ -1,0 +1,180 @@
+"""The saga's task handlers: each ASL task resource (``stepdance:payment.charge``, ...) calls one service.
+
+::
+
+    register_tasks(engine, services)     # every resource below, on one engine
+
+==============================  ==============================================  =========================
+resource                        input                                           result
+==============================  ==============================================  =========================
+``stepdance:payment.charge``     the order (``Order.to_json()``; other keys       the charge
+                                 are ignored)
+``stepdance:payment.refund``     ``{"orderId"}``                                 the refund, or null when
+                                                                                 nothing was charged
+``stepdance:inventory.reserve``  the order                                       the reservation
+``stepdance:inventory.release``  ``{"orderId"}``                                 the release, or null
+``stepdance:notification.send``  ``{"orderId", "kind", "to"}``                   the message's record
+``stepdance:orders.complete``    ``{"orderId"}``                                 the order's record
+``stepdance:orders.cancel``      ``{"orderId", "error": {"Error", "Cause"}}``    the order's record
+                                 (a Catch's output) or ``{"orderId", "reason"}``
+==============================  ==============================================  =========================
+
+Each call's changes commit in the service's database before the task returns: on SQLite the calls made
+at once on one service share a transaction (:mod:`.commits`; a task's changes are its savepoint's), on
+PostgreSQL each runs in a transaction of its own. A domain error fails the task with
+its ASL name (``TaskFailure(error.code, error.cause)``: ``PaymentDeclined``, ``OutOfStock``,
+``ServiceUnavailable``, ...), which the definition's Retry and Catch match; a bad input fails it with
+``InvalidInput``; a database that cannot be reached or is busy with ``ServiceUnavailable``, as a
+transient fault of the service.
+
+The engine may invoke a task again after a crash. The handlers need not use the task's idempotency key:
+every service keys its effects by the order id (one charge, one reservation, one message per kind, one
+decision per order), which holds across re-invocations and also across two executions of one order.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import exc
+
+from stepdance.engine import Engine, TaskFailure
+from stepdance.order.designs.base import Services
+from stepdance.order.designs.commits import GroupCommit
+from stepdance.order.model import (
+    InvalidOrder,
+    Order,
+    OrderError,
+    OutOfStock,
+    PaymentDeclined,
+    TransientFailure,
+)
+
+CHARGE = "stepdance:payment.charge"
+REFUND = "stepdance:payment.refund"
+RESERVE = "stepdance:inventory.reserve"
+RELEASE = "stepdance:inventory.release"
+NOTIFY = "stepdance:notification.send"
+COMPLETE = "stepdance:orders.complete"
+CANCEL = "stepdance:orders.cancel"
+
+R = TypeVar("R")
+Handler = Callable[[Any], Any]
+
+
+def task(fn: Callable[[Any], R]) -> Callable[[Any], R]:
+    """``fn`` with its errors as task failures named for Retry and Catch."""
+
+    @functools.wraps(fn)
+    def run(payload: Any) -> R:
+        try:
+            return fn(payload)
+        except OrderError as error:
+            raise TaskFailure(error.code, error.cause) from None
+        except (InvalidOrder, ValueError, KeyError, TypeError) as error:
+            raise TaskFailure("InvalidInput", f"{type(error).__name__}: {error}") from None
+        except exc.OperationalError as error:
+            # the database is away or locked: nothing was committed, so it is a transient fault to retry
+            cause = str(error.orig or error).splitlines()[0]
+            raise TaskFailure(TransientFailure.code, f"database: {cause}") from None
+
+    return run
+
+
+@dataclass(frozen=True)
+class ServiceCalls:
+    """How calls reach each service's database: grouped into shared transactions on SQLite."""
+
+    payment: GroupCommit
+    inventory: GroupCommit
+    notification: GroupCommit
+    orders: GroupCommit
+
+    @classmethod
+    def over(cls, services: Services) -> ServiceCalls:
+        # a decline and a stock-out are recorded, then raised: their records are the order's answer
+        return cls(
+            payment=GroupCommit(services.payment.engine, keep=(PaymentDeclined,)),
+            inventory=GroupCommit(services.inventory.engine, keep=(OutOfStock,)),
+            notification=GroupCommit(services.notification.engine),
+            orders=GroupCommit(services.orders.engine),
+        )
+
+
+class SagaTasks:
+    """The handlers, over one deployment's services."""
+
+    def __init__(self, services: Services, calls: ServiceCalls | None = None) -> None:
+        self.services = services
+        self.calls = calls or ServiceCalls.over(services)
+
+    def resources(self) -> dict[str, Handler]:
+        """Each task resource and its handler."""
+        return {
+            CHARGE: task(self.charge),
+            REFUND: task(self.refund),
+            RESERVE: task(self.reserve),
+            RELEASE: task(self.release),
+            NOTIFY: task(self.notify),
+            COMPLETE: task(self.complete),
+            CANCEL: task(self.cancel),
+        }
+
+    def charge(self, payload: Any) -> dict[str, Any]:
+        order = Order.from_json(payload)
+        return self.calls.payment.run(lambda tx: self.services.payment.charge(tx, order))
+
+    def refund(self, payload: Any) -> dict[str, Any] | None:
+        order_id = _order_id(payload)
+        return self.calls.payment.run(lambda tx: self.services.payment.refund(tx, order_id))
+
+    def reserve(self, payload: Any) -> dict[str, Any]:
+        order = Order.from_json(payload)
+        return self.calls.inventory.run(lambda tx: self.services.inventory.reserve(tx, order))
+
+    def release(self, payload: Any) -> dict[str, Any] | None:
+        order_id = _order_id(payload)
+        return self.calls.inventory.run(lambda tx: self.services.inventory.release(tx, order_id))
+
+    def notify(self, payload: Any) -> dict[str, Any]:
+        order_id, kind, to = _order_id(payload), str(payload["kind"]), str(payload["to"])
+        return self.calls.notification.run(lambda tx: self.services.notification.send(tx, order_id, kind, to))
+
+    def complete(self, payload: Any) -> dict[str, Any]:
+        order_id = _order_id(payload)
+        return self.calls.orders.run(lambda tx: self.services.orders.complete(tx, order_id))
+
+    def cancel(self, payload: Any) -> dict[str, Any]:
+        order_id, reason = _order_id(payload), cancel_reason(payload)
+        return self.calls.orders.run(lambda tx: self.services.orders.cancel(tx, order_id, reason))
+
+    def place(self, order: Order, design: str) -> dict[str, Any]:
+        """Record ``order`` pending in the orders view (through the same calls as the tasks' updates)."""
+        return self.calls.orders.run(lambda tx: self.services.orders.place(tx, order, design))
+
+
+def register_tasks(engine: Engine, services: Services) -> SagaTasks:
+    """Register every saga task resource on ``engine``, served by ``services``."""
+    tasks = SagaTasks(services)
+    for resource, handler in tasks.resources().items():
+        engine.register(resource, handler)
+    return tasks
+
+
+def cancel_reason(payload: dict[str, Any]) -> str:
+    """``"OutOfStock: sku-1: 0 left, 1 wanted"`` from a Catch's ``error``, or the ``reason`` given."""
+    if "reason" in payload:
+        return str(payload["reason"])
+    error = payload["error"]
+    name, cause = error.get("Error") or "Cancelled", error.get("Cause")
+    return f"{name}: {cause}" if cause else str(name)
+
+
+def _order_id(payload: Any) -> str:
+    order_id = payload["orderId"]
+    if not isinstance(order_id, str) or not order_id:
+        raise InvalidOrder(f"orderId must be a non-empty string, not {order_id!r}")
+    return order_id
