@@ -1,0 +1,188 @@
+"""Run a batch of orders through any design and measure it from the orders view.
+
+::
+
+    result = await run_orders(design, workload.orders(1000), concurrency=64, progress=bar.update)
+    result.completed, result.cancelled, result.undecided
+    result.p50, result.p99, result.orders_per_second
+
+At most ``concurrency`` orders are in flight: placed and not yet decided (completed or cancelled) in the
+orders view. A new order is placed as soon as one in flight is seen decided; the view is polled every
+``poll_seconds`` for the orders in flight, by primary key. Latencies and the rate come from the times the
+view recorded (placed -> decided; first placement -> last decision), not from when this loop noticed, so
+the polling does not add to them. Nothing here knows which design runs: the design places, the view tells.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from stepdance.order.db import reading
+from stepdance.order.designs.base import Design
+from stepdance.order.model import Order
+from stepdance.order.orders import COMPLETED, PENDING, Orders, order_table, percentile
+
+Progress = Callable[[int, int], None]  # (orders decided, orders in the run)
+DEFAULT_TIMEOUT = 600.0
+POLL_SECONDS = 0.005
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """How a run went, as the orders view saw it. Times are in seconds."""
+
+    design: str
+    orders: int
+    completed: int
+    cancelled: int
+    undecided: int  # still pending (or never placed) when the run timed out
+    seconds: float  # from the first placement to the last decision
+    p50: float
+    p99: float
+    concurrency: int
+
+    @property
+    def orders_per_second(self) -> float:
+        decided = self.completed + self.cancelled
+        return decided / self.seconds if self.seconds > 0 else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "design": self.design,
+            "orders": self.orders,
+            "completed": self.completed,
+            "cancelled": self.cancelled,
+            "undecided": self.undecided,
+            "seconds": round(self.seconds, 4),
+            "ordersPerSecond": round(self.orders_per_second, 1),
+            "p50Ms": round(self.p50 * 1000, 2),
+            "p99Ms": round(self.p99 * 1000, 2),
+            "concurrency": self.concurrency,
+        }
+
+
+async def run_orders(
+    design: Design,
+    orders: Sequence[Order],
+    *,
+    concurrency: int = 64,
+    progress: Progress | None = None,
+    timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109 - a deadline that ends the run with a result, not an error
+    view: Orders | None = None,
+    poll_seconds: float = POLL_SECONDS,
+) -> RunResult:
+    """Place ``orders`` on the started ``design`` with at most ``concurrency`` in flight and wait until all
+    are decided or ``timeout`` seconds passed (then ``undecided`` counts the rest). ``view`` defaults to
+    ``design.services.orders``."""
+    if concurrency < 1:
+        raise ValueError(f"concurrency must be at least 1, not {concurrency}")
+    tracker = _Tracker(view or _view_of(design), len(orders), progress)
+    pending = iter(orders)
+
+    async def place_one_after_another() -> None:
+        for order in pending:  # shared: each worker takes the next order not yet taken
+            decided = tracker.expect(order.order_id)
+            await design.place(order)
+            tracker.placed(order.order_id)
+            await decided
+
+    try:
+        async with asyncio.timeout(timeout), asyncio.TaskGroup() as group:
+            group.create_task(tracker.poll(poll_seconds))
+            for _ in range(min(concurrency, len(orders))):
+                group.create_task(place_one_after_another())
+    except TimeoutError:
+        pass
+    return tracker.result(design.name, concurrency)
+
+
+def _view_of(design: Design) -> Orders:
+    services = getattr(design, "services", None)
+    found = getattr(services, "orders", None)
+    if not isinstance(found, Orders):
+        raise TypeError(f"design {design.name!r} has no services.orders: pass view=")
+    return found
+
+
+@dataclass
+class _Tracker:
+    """The orders in flight and what the view said about those decided."""
+
+    view: Orders
+    total: int
+    progress: Progress | None
+    waiting: dict[str, asyncio.Future[None]] = field(default_factory=dict)
+    in_flight: set[str] = field(default_factory=set)  # placed, not seen decided
+    latencies: list[float] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=lambda: {"completed": 0, "cancelled": 0})
+    first_placed: float = float("inf")
+    last_decided: float = float("-inf")
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def expect(self, order_id: str) -> asyncio.Future[None]:
+        future = self.waiting[order_id] = asyncio.get_running_loop().create_future()
+        return future
+
+    def placed(self, order_id: str) -> None:
+        self.in_flight.add(order_id)
+        self.wake.set()
+
+    @property
+    def decided(self) -> int:
+        return self.counts["completed"] + self.counts["cancelled"]
+
+    async def poll(self, seconds: float) -> None:
+        """Until every order is decided: look up the orders in flight, settle those decided."""
+        while self.decided < self.total:
+            if not self.in_flight:
+                await self.wake.wait()
+                self.wake.clear()
+                continue
+            started = time.monotonic()
+            found = await asyncio.to_thread(_decided, self.view, list(self.in_flight))
+            for order_id, status, placed_at, decided_at in found:
+                self._settle(order_id, status, placed_at, decided_at)
+            if found and self.progress is not None:
+                self.progress(self.decided, self.total)
+            await asyncio.sleep(max(0.0, seconds - (time.monotonic() - started)))
+
+    def _settle(self, order_id: str, status: str, placed_at: float, decided_at: float) -> None:
+        self.in_flight.discard(order_id)
+        self.counts["completed" if status == COMPLETED else "cancelled"] += 1
+        self.latencies.append(decided_at - placed_at)
+        self.first_placed = min(self.first_placed, placed_at)
+        self.last_decided = max(self.last_decided, decided_at)
+        future = self.waiting.pop(order_id, None)
+        if future is not None and not future.done():
+            future.set_result(None)
+
+    def result(self, design: str, concurrency: int) -> RunResult:
+        ordered = sorted(self.latencies)
+        return RunResult(
+            design=design,
+            orders=self.total,
+            completed=self.counts["completed"],
+            cancelled=self.counts["cancelled"],
+            undecided=self.total - self.decided,
+            seconds=max(0.0, self.last_decided - self.first_placed) if ordered else 0.0,
+            p50=percentile(ordered, 50),
+            p99=percentile(ordered, 99),
+            concurrency=concurrency,
+        )
+
+
+def _decided(view: Orders, order_ids: list[str]) -> list[tuple[str, str, float, float]]:
+    """(order id, status, placed at, decided at) of those of ``order_ids`` that are decided."""
+    t = order_table
+    query = select(t.c.order_id, t.c.status, t.c.placed_at, t.c.decided_at).where(
+        t.c.order_id.in_(order_ids), t.c.status != PENDING
+    )
+    with reading(view.engine) as conn:
+        rows: list[Any] = list(conn.execute(query).all())
+    return [(str(r[0]), str(r[1]), float(r[2]), float(r[3])) for r in rows]
