@@ -1,0 +1,255 @@
+"""The choreographed design end to end: a mixed workload (declines, stock-outs, transient failures at
+payment and notification) on SQLite services over the embedded bus, and on PostgreSQL services over NATS,
+Redis and RabbitMQ (skipped, naming the server, when one is not reachable); then what the services' own data
+says: every order decided as the workload expects, nothing charged, reserved or notified twice, no money
+kept without stock. Also: every event of an order carries the order's correlation id, and an event
+delivered again has no second effect."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stepdance.bus import Backoff, Bus, Client, ConsumerSettings, DeliveryContext, handler_arn, open_catalog
+from stepdance.bus.transports import open_transport
+from stepdance.order import Faults, FileChannel, Order, workload
+from stepdance.order.designs import choreography_subscriptions as s
+from stepdance.order.designs.base import Services, open_services
+from stepdance.order.designs.choreographed import Choreographed
+from stepdance.settings import Settings
+from tests.bus.transports.backends import clean_shared_servers, url_for
+from tests.order.conftest import drop_schemas
+from tests.order.designs.saga_checks import audit
+from tests.store.backends import POSTGRES, postgres_reachable
+
+__all__ = ["clean_shared_servers"]  # removes this session's streams, keys and queues from the servers
+
+SETTINGS = Settings()
+DEADLINE = 30.0
+TRANSPORTS = [
+    "sqlite",
+    pytest.param("nats", marks=pytest.mark.postgres),
+    pytest.param("redis", marks=pytest.mark.postgres),
+    pytest.param("rabbitmq", marks=pytest.mark.postgres),
+]
+
+
+@dataclass
+class Where:
+    """One test's deployment: services on SQLite (with the SQLite bus) or on PostgreSQL (with a broker)."""
+
+    transport: str
+    data_dir: Path
+    schema: str = ""
+    engines: list[Any] = field(default_factory=list)
+
+    @property
+    def services_url(self) -> str | None:
+        return f"{POSTGRES}?schema={self.schema}" if self.schema else None
+
+    def services(self, faults: Faults | None = None) -> Services:
+        return open_services(self.services_url, self.data_dir, faults=faults, channel=self.channel())
+
+    def channel(self) -> FileChannel:
+        return FileChannel(self.data_dir / "sent.jsonl")
+
+    def design(self, services: Services) -> Choreographed:
+        bus = Bus(
+            open_catalog(f"sqlite:///{self.data_dir / 'catalog.db'}"),
+            open_transport(url_for(self.transport, self.data_dir)),
+            SETTINGS,
+            backoff=Backoff(base=0.01, cap=0.05),
+            consumer_settings=ConsumerSettings(fetch_wait=0.1, ack_wait=10.0, reconnect_seconds=0.05),
+            refresh_seconds=0.1,
+        )
+        return Choreographed(services, bus, event_bus=f"orders-{uuid.uuid4().hex[:10]}", owns_bus=True)
+
+
+@pytest.fixture(params=TRANSPORTS)
+def where(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Where]:
+    if request.param == "sqlite":
+        yield Where("sqlite", tmp_path)
+        return
+    url_for(request.param, tmp_path)  # skips, naming the broker, when it is not reachable
+    if not postgres_reachable():
+        pytest.skip("PostgreSQL not reachable at 127.0.0.1:5432")
+    schema = f"sd_choreo_{uuid.uuid4().hex[:10]}"
+    yield Where(request.param, tmp_path, schema)
+    drop_schemas(f"{schema}_")
+
+
+@pytest.fixture
+def sqlite(tmp_path: Path) -> Where:
+    return Where("sqlite", tmp_path)
+
+
+async def until(check: Callable[[], Any], seconds: float = DEADLINE) -> Any:
+    """``check()``'s first truthy answer (run in a thread: it reads databases); fails after ``seconds``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while True:
+        answer = await asyncio.to_thread(check)
+        if answer:
+            return answer
+        if loop.time() > deadline:
+            raise AssertionError(f"still {answer!r} after {seconds}s")
+        await asyncio.sleep(0.02)
+
+
+def decided(services: Services, count: int) -> bool:
+    counts = services.orders.counts("choreographed")
+    return counts["pending"] == 0 and counts["completed"] + counts["cancelled"] == count
+
+
+async def run(design: Choreographed, services: Services, batch: Sequence[Order]) -> None:
+    """Place every order at once, then wait until the view decided them all and every customer was told."""
+    await asyncio.gather(*(design.place(o) for o in batch))
+    await until(lambda: decided(services, len(batch)))
+    await until(lambda: len(services.notification.sent()) == len(batch))
+
+
+def audit_all(services: Services, batch: Sequence[Order], stocked: dict[str, int], where: Where) -> None:
+    """Every promise the designs share (:func:`~tests.order.designs.saga_checks.audit`), and what an
+    event bus must add: each customer told once through the channel, each ledger entry made once."""
+    assert audit(services, batch, stocked, where.channel()) == []
+    assert len(where.channel().messages()) == len(batch)
+    for order in batch:
+        ledger = [e["kind"] for e in services.payment.ledger(order.order_id)]
+        assert len(ledger) == len(set(ledger)), (order.order_id, ledger)  # one charge, at most one refund
+
+
+async def test_a_mixed_workload_ends_as_expected_with_nothing_done_twice(where: Where) -> None:
+    count = 200 if where.transport == "sqlite" else 120
+    batch = workload.orders(count, decline_rate=0.1, out_of_stock_rate=0.1, seed=11)
+    services = where.services(Faults({"payment": 0.15, "notification": 0.15}, seed=3, failures=2))
+    stocked = workload.stock_for(batch)
+    services.inventory.set_stock(stocked)
+    design = where.design(services)
+    try:
+        await design.start()
+        await design.start()  # idempotent: the same bus, rules and targets
+        await run(design, services, batch)
+        letters = await Client(design.bus).list_dead_letters(EventBusName=design.event_bus)
+        assert letters["DeadLetters"] == []
+        retried = {name: p.counters.failed for name, p in design.participants.items()}
+    finally:
+        await design.stop()
+    expected = workload.expected(batch, stocked)
+    counts = services.orders.counts("choreographed")
+    assert (counts["completed"], counts["cancelled"]) == (expected["completed"], expected["cancelled"])
+    audit_all(services, batch, stocked, where)
+    services.dispose()
+    assert retried["payment"] > 0 and retried["notification"] > 0  # the injected failures, redelivered
+
+
+@dataclass
+class Spy:
+    """A subscriber of every event on the bus: what was delivered, with its headers."""
+
+    seen: list[tuple[dict[str, Any], dict[str, str]]] = field(default_factory=list)
+
+    def __call__(self, event: dict[str, Any], context: DeliveryContext) -> None:
+        self.seen.append((event, dict(context.headers)))
+
+    def of(self, order_id: str) -> list[tuple[dict[str, Any], dict[str, str]]]:
+        return [(e, h) for e, h in self.seen if e["detail"]["order"]["orderId"] == order_id]
+
+    def one(self, order_id: str, detail_type: str) -> tuple[dict[str, Any], dict[str, str]]:
+        [found] = {e["id"]: (e, h) for e, h in self.of(order_id) if e["detail-type"] == detail_type}.values()
+        return found
+
+
+@pytest.fixture
+async def spied(sqlite: Where) -> AsyncIterator[tuple[Choreographed, Services, Spy]]:
+    services = sqlite.services()
+    services.inventory.set_stock({workload.PLENTY_SKU: 10, workload.SCARCE_SKU: 0})
+    design = sqlite.design(services)
+    spy = Spy()
+    await design.start()
+    design.bus.register("spy", spy)
+    events = Client(design.bus)
+    await events.put_rule(
+        Name="spy", EventBusName=design.event_bus, EventPattern='{"source": [{"prefix": "stepdance."}]}'
+    )
+    target = {"Id": "spy", "Arn": handler_arn(SETTINGS, "spy")}
+    await events.put_targets(Rule="spy", EventBusName=design.event_bus, Targets=[target])
+    yield design, services, spy
+    await design.stop()
+    services.dispose()
+
+
+def orders_of(*cards_and_skus: tuple[str, str]) -> list[Order]:
+    made = workload.orders(len(cards_and_skus), prefix=f"o{uuid.uuid4().hex[:6]}")
+    return [
+        Order(o.order_id, o.customer, o.email, card, o.amount_cents, sku, 1)
+        for o, (card, sku) in zip(made, cards_and_skus, strict=True)
+    ]
+
+
+async def test_every_event_of_an_order_carries_its_first_events_id(
+    spied: tuple[Choreographed, Services, Spy],
+) -> None:
+    design, services, spy = spied
+    done, declined, short = orders_of(
+        ("tok_visa", workload.PLENTY_SKU),
+        ("tok_declined", workload.PLENTY_SKU),
+        ("tok_visa", workload.SCARCE_SKU),
+    )
+    await run(design, services, [done, declined, short])
+    flows = {
+        done.order_id: [s.ORDER_PLACED, s.PAYMENT_CHARGED, s.STOCK_RESERVED],
+        declined.order_id: [s.ORDER_PLACED, s.PAYMENT_DECLINED],
+        short.order_id: [s.ORDER_PLACED, s.PAYMENT_CHARGED, s.OUT_OF_STOCK, s.PAYMENT_REFUNDED],
+    }
+    await until(lambda: all(len(spy.of(oid)) == len(kinds) for oid, kinds in flows.items()))
+    for order_id, kinds in flows.items():
+        chain = [spy.one(order_id, kind) for kind in kinds]
+        first = chain[0][0]["id"]
+        assert all(headers["correlation-id"] == first for _, headers in chain)
+        for (cause, _), (_, headers) in itertools.pairwise(chain):
+            assert headers["causation-id"] == cause["id"]  # each fact names the one it reacted to
+        traces = {headers["traceparent"].split("-")[1] for _, headers in chain}
+        assert len(traces) == 1  # one trace per order
+
+
+async def test_an_event_delivered_again_has_no_second_effect(
+    spied: tuple[Choreographed, Services, Spy],
+) -> None:
+    design, services, spy = spied
+    [order] = orders_of(("tok_visa", workload.PLENTY_SKU))
+    await run(design, services, [order])
+    flow = [s.ORDER_PLACED, s.PAYMENT_CHARGED, s.STOCK_RESERVED]
+    await until(lambda: len(spy.of(order.order_id)) == len(flow))
+    handled = {name: p.counters.handled for name, p in design.participants.items()}
+    events = [spy.one(order.order_id, kind)[0] for kind in flow]
+    entries = [
+        {
+            "Source": e["source"],
+            "DetailType": e["detail-type"],
+            "Detail": json.dumps(e["detail"]),
+            "EventBusName": design.event_bus,
+        }
+        for e in events
+    ]
+    ids = [e["id"] for e in events]
+    answer = await design.bus.put_events(entries * 2, ids=ids * 2)  # each event twice more, same ids
+    assert answer["FailedEntryCount"] == 0
+
+    # payment sees OrderPlaced, inventory PaymentCharged, the view and notification StockReserved: twice each
+    participants = design.participants
+    await until(lambda: all(p.counters.duplicates == 2 for p in participants.values()))
+    assert {name: p.counters.handled for name, p in participants.items()} == handled
+    assert [e["kind"] for e in services.payment.ledger(order.order_id)] == ["charge"]
+    assert services.inventory.stock(workload.PLENTY_SKU) == 9
+    assert [m["kind"] for m in services.notification.sent(order.order_id)] == ["confirmed"]
+    for participant in participants.values():  # a duplicate publishes nothing
+        assert participant.outbox is None or participant.outbox.pending(10) == []
+    assert {e["id"] for e, _ in spy.of(order.order_id)} == set(ids)
