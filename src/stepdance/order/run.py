@@ -30,7 +30,7 @@ from stepdance.order.orders import COMPLETED, PENDING, Orders, order_table, perc
 
 Progress = Callable[[int, int], None]  # (orders decided, orders in the run)
 DEFAULT_TIMEOUT = 600.0
-POLL_SECONDS = 0.005
+POLL_SECONDS = 0.02
 
 
 @dataclass(frozen=True, slots=True)

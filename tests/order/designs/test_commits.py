@@ -1,10 +1,10 @@
-"""Service calls grouped into shared transactions on SQLite, each in a transaction of its own on
-PostgreSQL: every call returns once its changes are committed, and its failure undoes only its own."""
+"""Service calls batched into shared transactions (or, when told, each in a transaction of its own): every
+call returns once its changes are committed, and its failure undoes only its own."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, event, insert, select
@@ -12,7 +12,6 @@ from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, eve
 from stepdance.order.db import begun
 from stepdance.order.designs.commits import GroupCommit
 from tests.order.conftest import Backend
-from tests.order.helpers import on_threads
 
 metadata = MetaData()
 rows = Table("rows", metadata, Column("id", Integer, primary_key=True), Column("note", String(32)))
@@ -22,11 +21,22 @@ class Decided(Exception):
     """An answer that is recorded, then raised (as a decline is)."""
 
 
-@pytest.fixture
-def calls(backend: Backend) -> GroupCommit:
+def opened(backend: Backend, *, group: bool) -> Iterator[GroupCommit]:
     engine = backend.db("payment")
     metadata.create_all(engine)
-    return GroupCommit(engine, keep=(Decided,))
+    calls = GroupCommit(engine, keep=(Decided,), group=group)
+    yield calls
+    calls.close()
+
+
+@pytest.fixture(params=["batched", "one by one"])
+def calls(request: pytest.FixtureRequest, backend: Backend) -> Iterator[GroupCommit]:
+    yield from opened(backend, group=request.param == "batched")
+
+
+@pytest.fixture
+def batched(backend: Backend) -> Iterator[GroupCommit]:
+    yield from opened(backend, group=True)
 
 
 def notes(calls: GroupCommit) -> list[str]:
@@ -50,61 +60,54 @@ def add(calls: GroupCommit, note: str, then: Exception | None = None) -> Callabl
     return call
 
 
-def test_calls_are_grouped_on_sqlite_only(calls: GroupCommit, backend: Backend) -> None:
-    assert calls.grouped is (backend.kind == "sqlite")
-
-
-def test_a_call_returns_its_result_once_committed(calls: GroupCommit) -> None:
-    assert calls.run(add(calls, "a")) == "a"
+async def test_a_call_returns_its_result_once_committed(calls: GroupCommit) -> None:
+    assert await calls.run(add(calls, "a")) == "a"
     assert notes(calls) == ["a"]
 
 
-def test_a_failed_call_undoes_only_its_own_changes_and_a_kept_one_keeps_them(calls: GroupCommit) -> None:
-    outcomes: dict[int, object] = {}
-
-    def work(i: int) -> None:
+async def test_a_failed_call_undoes_only_its_own_changes_and_a_kept_one_keeps_them(
+    calls: GroupCommit,
+) -> None:
+    async def one(i: int) -> object:
         then = [None, RuntimeError("boom"), Decided("declined")][i % 3]
         try:
-            outcomes[i] = calls.run(add(calls, f"n{i:02d}", then))
+            return await calls.run(add(calls, f"n{i:02d}", then))
         except Exception as error:
-            outcomes[i] = type(error).__name__
+            return type(error).__name__
 
-    on_threads(30, work)
+    outcomes = await asyncio.gather(*(one(i) for i in range(30)))
 
-    assert [outcomes[i] for i in range(3)] == ["n00", "RuntimeError", "Decided"]
-    kept = [f"n{i:02d}" for i in range(30) if i % 3 != 1]
-    assert notes(calls) == kept
+    assert outcomes[:3] == ["n00", "RuntimeError", "Decided"]
+    assert notes(calls) == [f"n{i:02d}" for i in range(30) if i % 3 != 1]
 
 
-def test_many_threads_share_few_transactions_on_sqlite(calls: GroupCommit) -> None:
-    if not calls.grouped:
-        pytest.skip("calls are not grouped on PostgreSQL")
+async def test_calls_made_at_once_share_few_transactions(batched: GroupCommit) -> None:
     commits = 0
-    lock = threading.Lock()
 
     def count_commits(*_: object) -> None:
         nonlocal commits
-        with lock:
-            commits += 1
+        commits += 1
 
-    event.listen(calls.engine, "commit", count_commits)
-    on_threads(40, lambda i: calls.run(add(calls, f"n{i:02d}")))
-    event.remove(calls.engine, "commit", count_commits)
+    event.listen(batched.engine, "commit", count_commits)
+    try:
+        await asyncio.gather(*(batched.run(add(batched, f"n{i:02d}")) for i in range(40)))
+    finally:
+        event.remove(batched.engine, "commit", count_commits)
 
-    assert len(notes(calls)) == 40
-    assert commits < 40
+    assert len(notes(batched)) == 40
+    assert commits <= 2  # the first call's batch, then everything queued meanwhile
 
 
-def test_a_call_that_breaks_the_shared_transaction_fails_it_and_the_next_gets_a_new_one(
-    calls: GroupCommit,
+async def test_a_failed_transaction_fails_every_call_of_its_batch_and_the_next_batch_is_new(
+    batched: GroupCommit,
 ) -> None:
     def break_the_connection(tx: Connection | None) -> None:
         assert tx is not None
         tx.connection.dbapi_connection.close()  # type: ignore[union-attr]
 
-    if not calls.grouped:
-        pytest.skip("calls are not grouped on PostgreSQL")
-    with pytest.raises(Exception):  # noqa: B017 - whatever the driver raises for a closed connection
-        calls.run(break_the_connection)
-    assert calls.run(add(calls, "after")) == "after"  # the next call gets a fresh group
-    assert notes(calls) == ["after"]
+    outcomes = await asyncio.gather(
+        batched.run(add(batched, "before")), batched.run(break_the_connection), return_exceptions=True
+    )
+    assert all(isinstance(o, Exception) for o in outcomes), outcomes
+    assert await batched.run(add(batched, "after")) == "after"
+    assert notes(batched) == ["after"]

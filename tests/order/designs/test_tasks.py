@@ -31,74 +31,80 @@ def handlers(services: Services) -> dict[str, t.Handler]:
     return t.SagaTasks(services).resources()
 
 
-def failure(handlers: dict[str, t.Handler], resource: str, payload: object) -> TaskFailure:
+async def failure(handlers: dict[str, t.Handler], resource: str, payload: object) -> TaskFailure:
     with pytest.raises(TaskFailure) as raised:
-        handlers[resource](payload)
+        await handlers[resource](payload)
     return raised.value
 
 
-def test_a_charge_answers_with_the_charge(handlers: dict[str, t.Handler], services: Services) -> None:
-    charged = handlers[t.CHARGE](order("o-1").to_json())
+async def test_a_charge_answers_with_the_charge(handlers: dict[str, t.Handler], services: Services) -> None:
+    charged = await handlers[t.CHARGE](order("o-1").to_json())
     assert (charged["orderId"], charged["status"]) == ("o-1", "charged")
     assert services.payment.balance("o-1") == order().amount_cents
 
 
-def test_a_decline_fails_the_task_and_stays_recorded(
+async def test_a_decline_fails_the_task_and_stays_recorded(
     handlers: dict[str, t.Handler], services: Services
 ) -> None:
-    declined = failure(handlers, t.CHARGE, order("o-1", card="tok_declined").to_json())
+    declined = await failure(handlers, t.CHARGE, order("o-1", card="tok_declined").to_json())
     assert (declined.error, declined.cause) == ("PaymentDeclined", "card tok_declined declined")
     assert services.payment.get("o-1")["status"] == "declined"  # type: ignore[index]
 
 
-def test_a_stock_out_fails_the_task_and_the_rejection_stays_recorded(
+async def test_a_stock_out_fails_the_task_and_the_rejection_stays_recorded(
     handlers: dict[str, t.Handler], services: Services
 ) -> None:
     services.inventory.faults = Faults()
-    handlers[t.RESERVE](order("first").to_json())
-    short = failure(handlers, t.RESERVE, order("second").to_json())
+    await handlers[t.RESERVE](order("first").to_json())
+    short = await failure(handlers, t.RESERVE, order("second").to_json())
     assert short.error == "OutOfStock"
     assert services.inventory.get("second")["status"] == "rejected"  # type: ignore[index]
 
 
-def test_a_transient_failure_is_service_unavailable(
+async def test_a_transient_failure_is_service_unavailable(
     handlers: dict[str, t.Handler], services: Services
 ) -> None:
-    unavailable = failure(handlers, t.RESERVE, order("o-1").to_json())
+    unavailable = await failure(handlers, t.RESERVE, order("o-1").to_json())
     assert unavailable.error == "ServiceUnavailable"
     assert services.inventory.get("o-1") is None
-    assert handlers[t.RESERVE](order("o-1").to_json())["status"] == "reserved"  # its retry goes through
+    assert (await handlers[t.RESERVE](order("o-1").to_json()))[
+        "status"
+    ] == "reserved"  # its retry goes through
 
 
-def test_an_undeliverable_message_is_not_recorded(services: Services) -> None:
+async def test_an_undeliverable_message_is_not_recorded(services: Services) -> None:
     services.notification.channel = Refusing()
     handlers = t.SagaTasks(services).resources()
-    refused = failure(handlers, t.NOTIFY, {"orderId": "o-1", "kind": "confirmed", "to": "ann@example.com"})
+    refused = await failure(
+        handlers, t.NOTIFY, {"orderId": "o-1", "kind": "confirmed", "to": "ann@example.com"}
+    )
     assert refused.error == "NotificationUndeliverable"
     assert services.notification.sent() == []
 
 
-def test_bad_input_fails_the_task_as_invalid_input(handlers: dict[str, t.Handler]) -> None:
-    assert failure(handlers, t.CHARGE, {"orderId": "o-1"}).error == "InvalidInput"
-    assert failure(handlers, t.REFUND, {"orderId": 7}).error == "InvalidInput"
-    assert failure(handlers, t.NOTIFY, {"orderId": "o-1", "kind": "party", "to": "x"}).error == "InvalidInput"
+async def test_bad_input_fails_the_task_as_invalid_input(handlers: dict[str, t.Handler]) -> None:
+    assert (await failure(handlers, t.CHARGE, {"orderId": "o-1"})).error == "InvalidInput"
+    assert (await failure(handlers, t.REFUND, {"orderId": 7})).error == "InvalidInput"
+    assert (
+        await failure(handlers, t.NOTIFY, {"orderId": "o-1", "kind": "party", "to": "x"})
+    ).error == "InvalidInput"
 
 
-def test_the_orders_view_is_completed_and_cancelled_with_the_caught_error(
+async def test_the_orders_view_is_completed_and_cancelled_with_the_caught_error(
     handlers: dict[str, t.Handler], services: Services
 ) -> None:
     services.orders.place(None, order("ok"), "orchestrated")
     services.orders.place(None, order("no"), "orchestrated")
-    assert handlers[t.COMPLETE]({"orderId": "ok"})["status"] == "completed"
+    assert (await handlers[t.COMPLETE]({"orderId": "ok"}))["status"] == "completed"
     caught = {"Error": "OutOfStock", "Cause": "sku-a: 0 left, 1 wanted"}
-    cancelled = handlers[t.CANCEL]({"orderId": "no", "error": caught})
+    cancelled = await handlers[t.CANCEL]({"orderId": "no", "error": caught})
     assert (cancelled["status"], cancelled["reason"]) == ("cancelled", "OutOfStock: sku-a: 0 left, 1 wanted")
-    assert failure(handlers, t.COMPLETE, {"orderId": "never"}).error == "UnknownOrder"
+    assert (await failure(handlers, t.COMPLETE, {"orderId": "never"})).error == "UnknownOrder"
 
 
-def test_a_refund_of_nothing_charged_is_null(handlers: dict[str, t.Handler]) -> None:
-    assert handlers[t.REFUND]({"orderId": "o-1"}) is None
-    assert handlers[t.RELEASE]({"orderId": "o-1"}) is None
+async def test_a_refund_of_nothing_charged_is_null(handlers: dict[str, t.Handler]) -> None:
+    assert await handlers[t.REFUND]({"orderId": "o-1"}) is None
+    assert await handlers[t.RELEASE]({"orderId": "o-1"}) is None
 
 
 def test_cancel_reason() -> None:

@@ -1,86 +1,107 @@
-"""Service calls that share transactions: on SQLite, calls made at once from many threads on one service's
-database commit together.
+"""Service calls that share transactions: the calls waiting for one service's database are written
+together by one writer thread, in one transaction.
 
 ::
 
     calls = GroupCommit(services.payment.engine, keep=(PaymentDeclined,))
-    charged = calls.run(lambda tx: services.payment.charge(tx, order))   # returns once it is committed
+    charged = await calls.run(lambda tx: services.payment.charge(tx, order))   # once it is committed
+    calls.close()
 
-SQLite has one writer: service calls each in a transaction of its own, from the engine's handler threads,
-queue on the write lock and sleep in SQLite's busy handler (tens of milliseconds each under load). Here
-the calls made at once share one transaction, each in a savepoint of its own, run one at a time; the last
-one waiting commits for all, and each call returns (or raises) only after that commit, so a task's result
-is durable before the engine records it. One fsync serves a whole group.
+SQLite has one writer. Service calls each in a transaction of their own, from many threads, queue on the
+write lock and sleep in SQLite's busy handler, and the threads fight over the GIL between two statements.
+Here the calls are queued on the event loop and a single thread per database writes them: every call
+waiting when the thread is free goes into the next transaction, each in a savepoint of its own, and each
+``run`` returns (or raises) only after that transaction committed, so a task's result is durable before
+the engine records it. One fsync serves a whole batch.
 
 A call that raises rolls back its savepoint (its changes and nothing else), unless its error is one of
 ``keep``: the decisions a service records and then raises (a decline, a stock-out), which stay the order's
-answer. A failed commit fails every call of the group; none of them changed anything, and their tasks'
+answer. A failed commit fails every call of the batch; none of them changed anything, and their tasks'
 retries run them again.
 
-On PostgreSQL (many writers) each call runs in a transaction of its own (``group=None`` decides by
-dialect), as the service would without a caller's transaction.
+The same holds on PostgreSQL, where it saves a commit (a WAL flush) per call too: 2,000 orders through
+the orchestrated design ran at 98 orders/s batched against 67/s with a transaction per call in a thread
+(and a third less CPU). The price: a batch holds its row locks until it commits, so another process
+updating the same rows (a second worker reserving the same SKU) waits for the batch. ``group=False``
+runs each call in a thread in a transaction of its own, as the service would without a caller's.
 """
 
 from __future__ import annotations
 
-import threading
+import asyncio
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Engine
 
 R = TypeVar("R")
-MAX_GROUP = 256  # calls in one transaction at most: a steady stream of calls still commits
+BATCH = 256  # calls in one transaction at most
 
 
 class GroupCommit:
-    """The calls on one database, grouped into shared transactions on SQLite."""
+    """The calls on one database, batched into shared transactions by one writer thread."""
 
     def __init__(
         self,
         engine: Engine,
         *,
         keep: tuple[type[BaseException], ...] = (),
-        group: bool | None = None,
-        max_group: int = MAX_GROUP,
+        group: bool = True,
+        batch: int = BATCH,
     ) -> None:
         self.engine = engine
         self.keep = keep
-        self.grouped = engine.dialect.name == "sqlite" if group is None else group
-        self.max_group = max_group
-        self._turn = threading.Lock()  # held by the call that runs
-        self._count = threading.Lock()  # guards _waiting
-        self._waiting = 0
-        self._open: _Group | None = None
+        self.grouped = group
+        self.batch = batch
+        self._queue: list[tuple[_Call[Any], asyncio.Future[Any]]] = []
+        self._writer: asyncio.Task[None] | None = None
+        self._thread: ThreadPoolExecutor | None = None
 
-    def run(self, fn: Callable[[Connection | None], R]) -> R:
+    async def run(self, fn: Callable[[Connection | None], R]) -> R:
         """``fn(tx)``'s result once its changes are committed; its error (after the commit when its changes
         are kept). ``tx`` is None when calls are not grouped: the service then begins its own."""
         if not self.grouped:
-            return fn(None)
-        with self._count:
-            self._waiting += 1
-        with self._turn:
-            with self._count:
-                self._waiting -= 1
-            group = self._open = self._open or _Group(self.engine)
-            call = _Call(fn)
+            return await asyncio.to_thread(fn, None)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[R] = loop.create_future()
+        self._queue.append((_Call(fn), future))
+        if self._writer is None or self._writer.done():
+            self._writer = loop.create_task(self._write_queued())
+        return await future
+
+    async def _write_queued(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="stepdance-service-writer")
+        while self._queue:
+            taken, self._queue = self._queue[: self.batch], self._queue[self.batch :]
+            calls = [call for call, _ in taken]
             try:
-                call.run(group.connection, self.keep)
-            except BaseException as error:  # the savepoint could not be undone: the group is lost
-                self._open = None
-                group.abandon(error)
-                raise
-            group.size += 1
-            with self._count:
-                last = self._waiting == 0
-            if last or group.size >= self.max_group:  # nobody queued behind: commit for the group now
-                self._open = None
-                group.finish()
-        group.done.wait()
-        if group.error is not None:
-            raise group.error
-        return call.outcome()
+                await loop.run_in_executor(self._thread, self._write, calls)
+            except Exception as error:  # the transaction failed: none of the calls changed anything
+                for _, future in taken:
+                    if not future.done():
+                        future.set_exception(error)
+                continue
+            for call, future in taken:
+                if not future.done():  # its caller may have given up (a cancelled task)
+                    call.settle(future)
+
+    def _write(self, calls: list[_Call[Any]]) -> None:
+        """In the writer thread: every call in a savepoint of one transaction."""
+        with self.engine.connect() as connection, connection.begin():
+            # Savepoints go straight to the driver, inside the transaction SQLAlchemy began: through
+            # SQLAlchemy they cost more than the call's own statements.
+            cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            for call in calls:
+                call.run(connection, cursor, self.keep)
+
+    def close(self) -> None:
+        """Let the writer thread go (after the batch it is writing, if any)."""
+        if self._thread is not None:
+            self._thread.shutdown(wait=False)
+            self._thread = None
 
 
 class _Call(Generic[R]):
@@ -89,48 +110,18 @@ class _Call(Generic[R]):
         self.result: R | None = None
         self.error: BaseException | None = None
 
-    def run(self, connection: Connection, keep: tuple[type[BaseException], ...]) -> None:
-        savepoint = connection.begin_nested()
+    def run(self, connection: Connection, cursor: Any, keep: tuple[type[BaseException], ...]) -> None:
+        cursor.execute("SAVEPOINT service_call")
         try:
             self.result = self.fn(connection)
         except Exception as error:
             self.error = error
-            if isinstance(error, keep):
-                savepoint.commit()
-            else:
-                savepoint.rollback()
-            return
-        savepoint.commit()
+            if not isinstance(error, keep):
+                cursor.execute("ROLLBACK TO SAVEPOINT service_call")
+        cursor.execute("RELEASE SAVEPOINT service_call")
 
-    def outcome(self) -> R:
+    def settle(self, future: asyncio.Future[Any]) -> None:
         if self.error is not None:
-            raise self.error
-        return self.result  # type: ignore[return-value]
-
-
-class _Group:
-    """One shared transaction; ``done`` once it committed (or failed to)."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.connection = engine.connect()
-        self.transaction = self.connection.begin()
-        self.size = 0
-        self.done = threading.Event()
-        self.error: BaseException | None = None
-
-    def finish(self) -> None:
-        try:
-            self.transaction.commit()
-        except BaseException as error:
-            self.error = error
-        finally:
-            self.connection.close()
-            self.done.set()
-
-    def abandon(self, error: BaseException) -> None:
-        self.error = error
-        try:
-            self.transaction.rollback()
-        finally:
-            self.connection.close()
-            self.done.set()
+            future.set_exception(self.error)
+        else:
+            future.set_result(self.result)

@@ -19,7 +19,6 @@ stopped by the caller, shared with other designs if need be).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 from importlib import resources
@@ -86,7 +85,7 @@ class Orchestrated:
                 f"order id {order.order_id!r} cannot name an execution (1-80 characters, no spaces, "
                 "brackets, wildcards or punctuation such as : / , ;)"
             ) from None
-        await asyncio.to_thread(self.tasks.place, order, self.name)
+        await self.tasks.place(order, self.name)
         with contextlib.suppress(ExecutionAlreadyExists):  # placed before: its execution carries it on
             await self.client.start_execution(
                 stateMachineArn=self.machine_arn,
@@ -97,3 +96,4 @@ class Orchestrated:
     async def stop(self) -> None:
         if self.owns_engine:
             await self.engine.stop()
+        self.tasks.close()

@@ -19,9 +19,9 @@ resource                        input                                           
                                  (a Catch's output) or ``{"orderId", "reason"}``
 ==============================  ==============================================  =========================
 
-Each call's changes commit in the service's database before the task returns: on SQLite the calls made
-at once on one service share a transaction (:mod:`.commits`; a task's changes are its savepoint's), on
-PostgreSQL each runs in a transaction of its own. A domain error fails the task with
+The handlers are ``async``: they run on the engine's loop and hand the service call to the service's
+writer (:mod:`.commits`), and return once its changes are committed: the calls waiting for one service
+are written together in one transaction, a task's changes in a savepoint of their own. A domain error fails the task with
 its ASL name (``TaskFailure(error.code, error.cause)``: ``PaymentDeclined``, ``OutOfStock``,
 ``ServiceUnavailable``, ...), which the definition's Retry and Catch match; a bad input fails it with
 ``InvalidInput``; a database that cannot be reached or is busy with ``ServiceUnavailable``, as a
@@ -35,7 +35,7 @@ decision per order), which holds across re-invocations and also across two execu
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -62,16 +62,16 @@ COMPLETE = "stepdance:orders.complete"
 CANCEL = "stepdance:orders.cancel"
 
 R = TypeVar("R")
-Handler = Callable[[Any], Any]
+Handler = Callable[[Any], Awaitable[Any]]
 
 
-def task(fn: Callable[[Any], R]) -> Callable[[Any], R]:
+def task(fn: Callable[[Any], Awaitable[R]]) -> Callable[[Any], Awaitable[R]]:
     """``fn`` with its errors as task failures named for Retry and Catch."""
 
     @functools.wraps(fn)
-    def run(payload: Any) -> R:
+    async def run(payload: Any) -> R:
         try:
-            return fn(payload)
+            return await fn(payload)
         except OrderError as error:
             raise TaskFailure(error.code, error.cause) from None
         except (InvalidOrder, ValueError, KeyError, TypeError) as error:
@@ -86,7 +86,7 @@ def task(fn: Callable[[Any], R]) -> Callable[[Any], R]:
 
 @dataclass(frozen=True)
 class ServiceCalls:
-    """How calls reach each service's database: grouped into shared transactions on SQLite."""
+    """How calls reach each service's database: batched into shared transactions."""
 
     payment: GroupCommit
     inventory: GroupCommit
@@ -123,37 +123,44 @@ class SagaTasks:
             CANCEL: task(self.cancel),
         }
 
-    def charge(self, payload: Any) -> dict[str, Any]:
+    async def charge(self, payload: Any) -> dict[str, Any]:
         order = Order.from_json(payload)
-        return self.calls.payment.run(lambda tx: self.services.payment.charge(tx, order))
+        return await self.calls.payment.run(lambda tx: self.services.payment.charge(tx, order))
 
-    def refund(self, payload: Any) -> dict[str, Any] | None:
+    async def refund(self, payload: Any) -> dict[str, Any] | None:
         order_id = _order_id(payload)
-        return self.calls.payment.run(lambda tx: self.services.payment.refund(tx, order_id))
+        return await self.calls.payment.run(lambda tx: self.services.payment.refund(tx, order_id))
 
-    def reserve(self, payload: Any) -> dict[str, Any]:
+    async def reserve(self, payload: Any) -> dict[str, Any]:
         order = Order.from_json(payload)
-        return self.calls.inventory.run(lambda tx: self.services.inventory.reserve(tx, order))
+        return await self.calls.inventory.run(lambda tx: self.services.inventory.reserve(tx, order))
 
-    def release(self, payload: Any) -> dict[str, Any] | None:
+    async def release(self, payload: Any) -> dict[str, Any] | None:
         order_id = _order_id(payload)
-        return self.calls.inventory.run(lambda tx: self.services.inventory.release(tx, order_id))
+        return await self.calls.inventory.run(lambda tx: self.services.inventory.release(tx, order_id))
 
-    def notify(self, payload: Any) -> dict[str, Any]:
+    async def notify(self, payload: Any) -> dict[str, Any]:
         order_id, kind, to = _order_id(payload), str(payload["kind"]), str(payload["to"])
-        return self.calls.notification.run(lambda tx: self.services.notification.send(tx, order_id, kind, to))
+        return await self.calls.notification.run(
+            lambda tx: self.services.notification.send(tx, order_id, kind, to)
+        )
 
-    def complete(self, payload: Any) -> dict[str, Any]:
+    async def complete(self, payload: Any) -> dict[str, Any]:
         order_id = _order_id(payload)
-        return self.calls.orders.run(lambda tx: self.services.orders.complete(tx, order_id))
+        return await self.calls.orders.run(lambda tx: self.services.orders.complete(tx, order_id))
 
-    def cancel(self, payload: Any) -> dict[str, Any]:
+    async def cancel(self, payload: Any) -> dict[str, Any]:
         order_id, reason = _order_id(payload), cancel_reason(payload)
-        return self.calls.orders.run(lambda tx: self.services.orders.cancel(tx, order_id, reason))
+        return await self.calls.orders.run(lambda tx: self.services.orders.cancel(tx, order_id, reason))
 
-    def place(self, order: Order, design: str) -> dict[str, Any]:
+    async def place(self, order: Order, design: str) -> dict[str, Any]:
         """Record ``order`` pending in the orders view (through the same calls as the tasks' updates)."""
-        return self.calls.orders.run(lambda tx: self.services.orders.place(tx, order, design))
+        return await self.calls.orders.run(lambda tx: self.services.orders.place(tx, order, design))
+
+    def close(self) -> None:
+        """Let the services' writer threads go."""
+        for calls in (self.calls.payment, self.calls.inventory, self.calls.notification, self.calls.orders):
+            calls.close()
 
 
 def register_tasks(engine: Engine, services: Services) -> SagaTasks:
