@@ -93,6 +93,21 @@ async def test_the_view_is_the_designs_services_orders_unless_given(view: Orders
         await run_orders(Deciding(view), batch(1))
     with pytest.raises(ValueError, match="concurrency"):
         await run_orders(Deciding(view), batch(1), concurrency=0, view=view)
+    with pytest.raises(ValueError, match="distinct"):
+        await run_orders(Deciding(view), batch(2) * 2, view=view)
+
+
+async def test_a_placement_that_fails_ends_the_run_with_its_error(view: Orders) -> None:
+    class Refusing(Deciding):
+        async def place(self, order: Order) -> None:
+            if order.order_id == "o-002":
+                raise RuntimeError("cannot place o-002")
+            await super().place(order)
+
+    design = Refusing(view)
+    with pytest.raises(RuntimeError, match="cannot place o-002"):
+        await run_orders(design, batch(5), concurrency=2, view=view)
+    await design.stop()
 
 
 def test_a_result_without_decisions_has_no_rate() -> None:

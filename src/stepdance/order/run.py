@@ -79,9 +79,11 @@ async def run_orders(
 ) -> RunResult:
     """Place ``orders`` on the started ``design`` with at most ``concurrency`` in flight and wait until all
     are decided or ``timeout`` seconds passed (then ``undecided`` counts the rest). ``view`` defaults to
-    ``design.services.orders``."""
+    ``design.services.orders``. A placement that raises ends the run with its error."""
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, not {concurrency}")
+    if len({o.order_id for o in orders}) != len(orders):
+        raise ValueError("the orders of a run must have distinct order ids")
     tracker = _Tracker(view or _view_of(design), len(orders), progress)
     pending = iter(orders)
 
@@ -99,6 +101,8 @@ async def run_orders(
                 group.create_task(place_one_after_another())
     except TimeoutError:
         pass
+    except ExceptionGroup as failed:  # a placement failed: its error, not the task group's wrapper
+        raise failed.exceptions[0] from None
     return tracker.result(design.name, concurrency)
 
 
