@@ -49,6 +49,7 @@ async def hybrid(deployment: Deployment, services: Services) -> AsyncIterator[Hy
     await running.start()
     try:
         yield running
+        await eventually(lambda: running.engine.running == 0)  # let the executions end before stopping
     finally:
         await running.stop()
         await close_bus(bus, catalog, transport)

@@ -36,6 +36,7 @@ async def orchestrated(deployment: Deployment, services: Services) -> AsyncItera
     await running.start()
     try:
         yield running
+        await eventually(lambda: running.engine.running == 0)  # let the executions end before stopping
     finally:
         await running.stop()
         store.close()
