@@ -7,10 +7,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from stepdance.engine import TaskFailure
+from stepdance.engine import Engine, TaskFailure
 from stepdance.order import Faults
 from stepdance.order.designs import tasks as t
 from stepdance.order.designs.base import Services, open_services
+from stepdance.settings import Settings
+from stepdance.store import open_store
 from tests.order.conftest import Backend
 from tests.order.designs.saga_checks import Refusing, channel
 from tests.order.helpers import order
@@ -110,3 +112,20 @@ async def test_a_refund_of_nothing_charged_is_null(handlers: dict[str, t.Handler
 def test_cancel_reason() -> None:
     assert t.cancel_reason({"reason": "changed my mind"}) == "changed my mind"
     assert t.cancel_reason({"error": {"Error": "States.Timeout"}}) == "States.Timeout"
+
+
+def test_one_call_registers_every_resource_on_an_engine(services: Services) -> None:
+    store = open_store("memory://")
+    engine = Engine(store, Settings())
+    tasks = t.register_tasks(engine, services)
+    assert set(tasks.resources()) == {
+        t.CHARGE,
+        t.REFUND,
+        t.RESERVE,
+        t.RELEASE,
+        t.NOTIFY,
+        t.COMPLETE,
+        t.CANCEL,
+    }
+    assert all(resource in engine.handlers for resource in tasks.resources())
+    store.close()

@@ -59,8 +59,7 @@ class Orchestrated:
     async def start(self) -> None:
         if self.owns_engine:
             await self.engine.start()
-        for resource, handler in self.tasks.resources().items():
-            self.engine.register(resource, handler)
+        self.tasks.register(self.engine)
         self.machine_arn = await self._machine()
 
     async def _machine(self) -> str:
@@ -76,8 +75,8 @@ class Orchestrated:
         return str(created["stateMachineArn"])
 
     async def place(self, order: Order) -> None:
-        """Record the order pending, then start its execution, named after the order: placing an order
-        again starts nothing new."""
+        """Record the order pending, then start its execution, named after the order. Placing an order
+        again starts nothing new, or starts the execution a crash kept from starting."""
         try:
             check_name(order.order_id)
         except InvalidName:
@@ -94,6 +93,7 @@ class Orchestrated:
             )
 
     async def stop(self) -> None:
+        """Stop the engine if the design made it; executions still running go on at the next start."""
         if self.owns_engine:
             await self.engine.stop()
         self.tasks.close()

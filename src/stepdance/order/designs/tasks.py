@@ -157,6 +157,11 @@ class SagaTasks:
         """Record ``order`` pending in the orders view (through the same calls as the tasks' updates)."""
         return await self.calls.orders.run(lambda tx: self.services.orders.place(tx, order, design))
 
+    def register(self, engine: Engine) -> None:
+        """Serve every saga task resource on ``engine``."""
+        for resource, handler in self.resources().items():
+            engine.register(resource, handler)
+
     def close(self) -> None:
         """Let the services' writer threads go."""
         for calls in (self.calls.payment, self.calls.inventory, self.calls.notification, self.calls.orders):
@@ -166,8 +171,7 @@ class SagaTasks:
 def register_tasks(engine: Engine, services: Services) -> SagaTasks:
     """Register every saga task resource on ``engine``, served by ``services``."""
     tasks = SagaTasks(services)
-    for resource, handler in tasks.resources().items():
-        engine.register(resource, handler)
+    tasks.register(engine)
     return tasks
 
 
