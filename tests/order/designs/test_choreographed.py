@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import multiprocessing
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from stepdance.order import Faults, FileChannel, Order, workload
 from stepdance.order.designs import choreography_subscriptions as s
 from stepdance.order.designs.base import Services, open_services
 from stepdance.order.designs.choreographed import Choreographed
+from stepdance.order.designs.choreography_service import serve
 from stepdance.settings import Settings
 from tests.bus.transports.backends import clean_shared_servers, url_for
 from tests.order.conftest import drop_schemas
@@ -61,7 +63,7 @@ class Where:
     def channel(self) -> FileChannel:
         return FileChannel(self.data_dir / "sent.jsonl")
 
-    def design(self, services: Services) -> Choreographed:
+    def design(self, services: Services, here: Sequence[str] = s.PARTICIPANTS) -> Choreographed:
         bus = Bus(
             open_catalog(f"sqlite:///{self.data_dir / 'catalog.db'}"),
             open_transport(url_for(self.transport, self.data_dir)),
@@ -70,7 +72,8 @@ class Where:
             consumer_settings=ConsumerSettings(fetch_wait=0.1, ack_wait=10.0, reconnect_seconds=0.05),
             refresh_seconds=0.1,
         )
-        return Choreographed(services, bus, event_bus=f"orders-{uuid.uuid4().hex[:10]}", owns_bus=True)
+        event_bus = f"orders-{uuid.uuid4().hex[:10]}"
+        return Choreographed(services, bus, event_bus=event_bus, owns_bus=True, here=here)
 
 
 @pytest.fixture(params=TRANSPORTS)
@@ -253,3 +256,70 @@ async def test_an_event_delivered_again_has_no_second_effect(
     for participant in participants.values():  # a duplicate publishes nothing
         assert participant.outbox is None or participant.outbox.pending(10) == []
     assert {e["id"] for e, _ in spy.of(order.order_id)} == set(ids)
+
+
+def serve_here(service: str, data_dir: str, transport_url: str, event_bus: str, ready: Any) -> None:
+    """A service process (multiprocessing's target): the service alone, over the shared catalog and log."""
+    where = Path(data_dir)
+    asyncio.run(
+        serve(
+            service,
+            services_url=None,
+            data_dir=where,
+            transport_url=transport_url,
+            catalog_url=f"sqlite:///{where / 'catalog.db'}",
+            event_bus=event_bus,
+            faults=Faults({"payment": 0.2, "notification": 0.2}, seed=3),
+            channel=Where("sqlite", where).channel(),
+            backoff=Backoff(base=0.01, cap=0.05),
+            consumer_settings=ConsumerSettings(fetch_wait=0.1, ack_wait=10.0, reconnect_seconds=0.05),
+            ready=ready.set,
+        )
+    )
+
+
+@pytest.mark.slow
+async def test_services_in_processes_of_their_own(sqlite: Where) -> None:
+    """Payment, inventory and notification each in a process of its own with only its database, the
+    catalog and the SQLite log; this process runs the orders service and places the orders."""
+    batch = workload.orders(40, decline_rate=0.1, out_of_stock_rate=0.2, seed=5, prefix="p")
+    services = sqlite.services()
+    stocked = workload.stock_for(batch)
+    services.inventory.set_stock(stocked)
+    design = sqlite.design(services, here=["orders"])
+    spawn = multiprocessing.get_context("spawn")
+    processes = []
+    try:
+        for service in ("payment", "inventory", "notification"):
+            ready = spawn.Event()
+            transport_url = url_for("sqlite", sqlite.data_dir)
+            args = (service, str(sqlite.data_dir), transport_url, design.event_bus, ready)
+            process = spawn.Process(target=serve_here, args=args, daemon=True)
+            process.start()
+            processes.append((process, ready))
+        for process, ready in processes:
+            assert await asyncio.to_thread(ready.wait, DEADLINE), f"{process} did not start"
+        await design.start()
+        assert list(design.participants) == ["orders"]
+        await run(design, services, batch)
+    finally:
+        for process, _ in processes:
+            process.terminate()
+            process.join(10)
+        await design.stop()
+    audit_all(services, batch, stocked, sqlite)
+    services.dispose()
+
+
+async def test_orders_are_placed_where_the_orders_service_runs(sqlite: Where) -> None:
+    services = sqlite.services()
+    design = sqlite.design(services, here=["payment"])
+    await design.start()
+    try:
+        with pytest.raises(RuntimeError, match="with the orders service"):
+            await design.place(workload.orders(1)[0])
+    finally:
+        await design.stop()
+        services.dispose()
+    with pytest.raises(ValueError, match="unknown services"):
+        Choreographed(services, design.bus, here=["shipping"])

@@ -19,6 +19,7 @@ services in processes of their own, each calls ``attach`` for itself.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from pathlib import Path
 
 from stepdance.bus import Backoff, Bus, Client, ConsumerSettings, RetryPolicy, open_catalog
@@ -33,7 +34,9 @@ from stepdance.settings import Settings
 
 class Choreographed:
     """The saga as a choreography over ``bus`` (see the module docstring). ``owns_bus``: start the bus with
-    the design and stop it, its transport and its catalog with it."""
+    the design and stop it, its transport and its catalog with it. ``here``: the services this process
+    serves (all of them by default; the others run elsewhere, see :mod:`.choreography_service`); placing
+    orders needs ``orders`` among them."""
 
     name = "choreographed"
 
@@ -45,13 +48,19 @@ class Choreographed:
         event_bus: str = s.DEFAULT_EVENT_BUS,
         retry: RetryPolicy | None = None,
         owns_bus: bool = False,
+        here: Sequence[str] = s.PARTICIPANTS,
     ) -> None:
+        unknown = sorted(set(here) - set(s.PARTICIPANTS))
+        if unknown:
+            raise ValueError(f"unknown services {unknown} (known: {', '.join(s.PARTICIPANTS)})")
         self.services = services
         self.bus = bus
         self.event_bus = event_bus
         self.retry = retry
         self.owns_bus = owns_bus
+        self.here = tuple(here)
         self.participants: dict[str, Participant] = {}
+        self._started = False
         self._placer: Batcher[Order] | None = None
 
     @classmethod
@@ -84,27 +93,28 @@ class Choreographed:
     async def start(self) -> None:
         """Make the event bus, the rules and the targets (idempotent), serve every service's target here
         and relay the publishing services' outboxes."""
-        if self.participants:
+        if self._started:
             return
+        self._started = True
         if self.owns_bus:
             await self.bus.start()
         await ensure_event_bus(Client(self.bus), self.event_bus)
-        for service in s.PARTICIPANTS:
+        for service in self.here:
             target = getattr(self.services, service)
             self.participants[service] = await attach(
                 self.bus, service, target, event_bus=self.event_bus, retry=self.retry
             )
-        outbox = self.participants["orders"].outbox
-        assert outbox is not None  # the orders service publishes OrderPlaced
-        self._placer = Batcher(
-            functools.partial(place, self.services.orders, outbox, event_bus=self.event_bus)
-        )
+        outbox = self.participants["orders"].outbox if "orders" in self.participants else None
+        if outbox is not None:
+            self._placer = Batcher(
+                functools.partial(place, self.services.orders, outbox, event_bus=self.event_bus)
+            )
 
     async def place(self, order: Order) -> None:
         """The order is pending, and its OrderPlaced event in the orders outbox, when this returns. Orders
         placed at the same time share one transaction (group commit)."""
         if self._placer is None:
-            raise RuntimeError("the choreographed design is not started")
+            raise RuntimeError("the choreographed design is not started here with the orders service")
         await self._placer.submit(order)
 
     async def stop(self) -> None:
@@ -116,6 +126,7 @@ class Choreographed:
         for participant in self.participants.values():
             await participant.detach()
         self.participants.clear()
+        self._started = False
         if self.owns_bus:
             await self.bus.stop()
             await self.bus.transport.close()

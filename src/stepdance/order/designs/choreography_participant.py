@@ -58,6 +58,7 @@ class Counters:
     handled: int = 0  # events whose reaction committed
     duplicates: int = 0  # deliveries of events the inbox had recorded already: no effect
     failed: int = 0  # deliveries whose reaction raised: retried or dead-lettered by the bus
+    batches: int = 0  # handler calls (transactions): deliveries / batches is the mean batch
 
 
 class Participant:
@@ -143,6 +144,7 @@ class Participant:
             self.counters.handled += handled
             self.counters.duplicates += duplicates
             self.counters.failed += len(items) - handled - duplicates
+            self.counters.batches += 1
         return outcomes
 
     def _react(
