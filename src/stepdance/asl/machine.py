@@ -11,6 +11,8 @@ what they share: emitting events, moving a frame from state to state, Retry and 
 
 from __future__ import annotations
 
+import functools
+import math
 import random
 import zlib
 from collections import ChainMap, deque
@@ -51,7 +53,16 @@ class _HistoryFull(Exception):
 
 def iso(ts: float) -> str:
     """Epoch seconds as AWS prints context times: milliseconds and Z."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(ts * 1000) % 1000:03d}Z"
+    whole = math.floor(ts)
+    if round((ts - whole) * 1_000_000) >= 1_000_000:  # datetime rounds to the microsecond
+        whole += 1
+    return _second(whole) + f".{int(ts * 1000) % 1000:03d}Z"
+
+
+@functools.lru_cache(maxsize=64)
+def _second(whole: int) -> str:
+    # every step of one second shares this text; formatting a datetime per step showed in profiles
+    return datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def start(definition: Definition, info: ExecutionInfo, input_text: str, now: float) -> Step:
