@@ -18,6 +18,14 @@ STEPDANCE_HANDLER_THREADS       threads running synchronous task handlers   ``32
 STEPDANCE_CLAIM_BATCH           how many unowned executions a worker takes  ``100``
                                 at a time (smaller spreads them over more
                                 workers)
+STEPDANCE_BUS                   the event bus's transport: ``sqlite:///``,  ``sqlite:///<data dir>/
+                                ``nats://``, ``redis://``, ``amqp://``       bus.db``
+STEPDANCE_CATALOG               the bus's catalog (buses, rules, targets,   ``sqlite:///<data dir>/
+                                dead letters): ``sqlite:///`` or             catalog.db``
+                                ``postgresql://...``
+STEPDANCE_SERVICES              the order services' databases: SQLite       SQLite files in the data
+                                files in a directory, or a schema per       directory
+                                service on ``postgresql://...``
 ==============================  ==========================================  ==========================
 """
 
@@ -39,11 +47,29 @@ class Settings:
     account: str = "123456789012"
     handler_threads: int = 32
     claim_batch: int = 100
+    bus_url: str = ""
+    catalog_url: str = ""
+    services_url: str = ""
 
     @property
     def store(self) -> str:
         """The store URL, defaulting to a SQLite file in the data directory."""
         return self.store_url or f"sqlite:///{(self.data_dir / 'engine.db').resolve()}"
+
+    @property
+    def bus(self) -> str:
+        """The bus's transport URL, defaulting to the SQLite log in the data directory."""
+        return self.bus_url or f"sqlite:///{(self.data_dir / 'bus.db').resolve()}"
+
+    @property
+    def catalog(self) -> str:
+        """The bus catalog's URL, defaulting to a SQLite file in the data directory."""
+        return self.catalog_url or f"sqlite:///{(self.data_dir / 'catalog.db').resolve()}"
+
+    @property
+    def services(self) -> str | None:
+        """The services' database URL; None: a SQLite file per service in the data directory."""
+        return self.services_url or None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -63,8 +89,34 @@ class Settings:
             account=get("ACCOUNT") or defaults.account,
             handler_threads=int(get("HANDLER_THREADS") or defaults.handler_threads),
             claim_batch=int(get("CLAIM_BATCH") or defaults.claim_batch),
+            bus_url=get("BUS") or "",
+            catalog_url=get("CATALOG") or "",
+            services_url=get("SERVICES") or "",
         )
 
     def with_store(self, url: str | None) -> Settings:
         """These settings with ``url`` as the store (a CLI flag beats the environment)."""
         return replace(self, store_url=url) if url else self
+
+    def with_urls(
+        self,
+        *,
+        store: str | None = None,
+        bus: str | None = None,
+        catalog: str | None = None,
+        services: str | None = None,
+        data_dir: Path | None = None,
+    ) -> Settings:
+        """These settings with the given URLs (CLI flags beat the environment; None keeps the setting)."""
+        changes: dict[str, object] = {}
+        for name, value in (
+            ("store_url", store),
+            ("bus_url", bus),
+            ("catalog_url", catalog),
+            ("services_url", services),
+        ):
+            if value:
+                changes[name] = value
+        if data_dir is not None:
+            changes["data_dir"] = data_dir
+        return replace(self, **changes)  # type: ignore[arg-type]

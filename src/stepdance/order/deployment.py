@@ -1,0 +1,155 @@
+"""Open one of the three designs from :class:`~stepdance.settings.Settings`: the engine's store, the bus's
+transport and catalog, and the services' databases, each from its URL (SQLite files in the data directory by
+default). What ``stepdance run``, ``stepdance demo`` and ``bench/saga.py`` share::
+
+    async with open_design("choreographed", settings, faults=faults) as running:
+        result = await run_orders(running.design, batch, concurrency=64)
+
+Anything that cannot be reached (a database, a broker) raises :class:`DeploymentError`, whose message names
+what and where, before any order is placed; what was opened is closed again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from stepdance.bus import Bus, open_catalog
+from stepdance.bus.transports import TransportError, open_transport
+from stepdance.order.channels import Channel, ChannelError
+from stepdance.order.db import ServiceDbError
+from stepdance.order.designs import choreography_subscriptions
+from stepdance.order.designs.base import Design, Services, open_services
+from stepdance.order.designs.choreographed import Choreographed
+from stepdance.order.designs.hybrid import Hybrid
+from stepdance.order.designs.orchestrated import Orchestrated
+from stepdance.order.faults import Faults
+from stepdance.settings import Settings
+from stepdance.store import StoreError, open_store
+
+DESIGN_NAMES = ("orchestrated", "choreographed", "hybrid")
+DEFAULT_PORTS = {"postgresql": 5432, "postgres": 5432, "nats": 4222, "redis": 6379, "amqp": 5672}
+
+
+class DeploymentError(Exception):
+    """A design cannot run: a database or broker is unreachable or a URL is wrong. The message names it."""
+
+
+@dataclass
+class Running:
+    """A started design and what it runs on."""
+
+    design: Design
+    services: Services
+    settings: Settings
+    where: dict[str, str] = field(default_factory=dict)  # what lives where, for people to read
+
+
+@asynccontextmanager
+async def open_design(
+    name: str,
+    settings: Settings,
+    *,
+    faults: Faults | None = None,
+    channel: Channel | None = None,
+    here: Sequence[str] | None = None,
+    prepare: Callable[[Services], Any] | None = None,
+) -> AsyncIterator[Running]:
+    """``name`` started on ``settings``' URLs; stopped and closed on exit. ``here``: for the choreographed
+    design, the services this process serves (the others run as ``stepdance service``); ``prepare``: called
+    with the services before the design starts (to set stock, say)."""
+    if name not in DESIGN_NAMES:
+        raise DeploymentError(f"unknown design {name!r}: one of {', '.join(DESIGN_NAMES)}")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    for what, url in _servers(name, settings):
+        problem = await asyncio.to_thread(unreachable, url)
+        if problem is not None:
+            raise DeploymentError(f"cannot reach {what} at {url}: {problem}")
+    async with AsyncExitStack() as stack:
+        services = _guarded(
+            "the services' databases",
+            lambda: open_services(settings.services, settings.data_dir, faults=faults, channel=channel),
+        )
+        stack.callback(services.dispose)
+        if prepare is not None:
+            prepare(services)
+        where = {"services": settings.services or str(settings.data_dir.resolve())}
+        design: Design
+        if name == "choreographed":
+            bus = _bus(settings, stack, where)
+            design = Choreographed(
+                services, bus, owns_bus=False, here=tuple(here or choreography_subscriptions.PARTICIPANTS)
+            )
+            await _started("the bus", bus.start, settings.bus)
+            stack.push_async_callback(bus.stop)
+        else:
+            store = _guarded(f"the engine store at {settings.store}", lambda: open_store(settings.store))
+            stack.callback(store.close)
+            where["store"] = settings.store
+            if name == "hybrid":
+                bus = _bus(settings, stack, where)
+                await _started("the bus", bus.start, settings.bus)
+                stack.push_async_callback(bus.stop)
+                design = Hybrid(services, store, bus, settings)
+            else:
+                design = Orchestrated(services, store, settings)
+        await _started(f"the {name} design", design.start, settings.bus if name != "orchestrated" else "")
+        stack.push_async_callback(design.stop)
+        yield Running(design, services, settings, where)
+
+
+def _servers(name: str, settings: Settings) -> list[tuple[str, str]]:
+    """The servers ``name`` needs, by what they are for."""
+    wanted = [("the services' databases", settings.services or "")]
+    if name != "choreographed":
+        wanted.append(("the engine store", settings.store))
+    if name != "orchestrated":
+        wanted += [("the bus", settings.bus), ("the bus catalog", settings.catalog)]
+    return [(what, url) for what, url in wanted if url]
+
+
+def unreachable(url: str, seconds: float = 2.0) -> str | None:
+    """Why the server of a network URL cannot be reached (None when it answers a TCP connect, or the URL
+    names no server: SQLite, memory). Checked before starting, so a wrong address is one clear line rather
+    than retries in the background."""
+    parts = urlsplit(url)
+    port = DEFAULT_PORTS.get(parts.scheme.split("+", 1)[0])
+    if port is None or not parts.hostname:
+        return None
+    try:
+        socket.create_connection((parts.hostname, parts.port or port), timeout=seconds).close()
+    except OSError as error:
+        return error.strerror or str(error) or type(error).__name__
+    return None
+
+
+def _bus(settings: Settings, stack: AsyncExitStack, where: dict[str, str]) -> Bus:
+    catalog = _guarded(f"the bus catalog at {settings.catalog}", lambda: open_catalog(settings.catalog))
+    stack.callback(catalog.close)
+    transport = _guarded(f"the bus at {settings.bus}", lambda: open_transport(settings.bus))
+    stack.push_async_callback(transport.close)
+    where["bus"] = settings.bus
+    where["catalog"] = settings.catalog
+    return Bus(catalog, transport, settings)
+
+
+def _guarded(what: str, make: Callable[[], Any]) -> Any:
+    try:
+        return make()
+    except (ServiceDbError, StoreError, TransportError, ChannelError, ValueError) as error:
+        raise DeploymentError(f"cannot open {what}: {error}") from None
+    except OSError as error:
+        raise DeploymentError(f"cannot open {what}: {error}") from None
+
+
+async def _started(what: str, start: Callable[[], Any], url: str) -> None:
+    try:
+        await start()
+    except (TransportError, StoreError, ServiceDbError, OSError) as error:
+        place = f" at {url}" if url else ""
+        raise DeploymentError(f"cannot start {what}{place}: {error}") from None
