@@ -10,9 +10,11 @@ returned.
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from sqlalchemy import (
     Column,
@@ -28,6 +30,7 @@ from sqlalchemy import (
     delete,
     func,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -212,11 +215,16 @@ class Catalog:
         self.t = _tables(self.metadata, prefix)
 
     def create_schema(self) -> None:
+        """Create what is missing; safe when several processes start at once (PostgreSQL's CREATE ... IF
+        NOT EXISTS is not: two at once can both try, so creators take turns on an advisory lock)."""
         with mapped(), self.writer.begin() as conn:
-            if conn.dialect.name == "postgresql" and self.metadata.schema:
+            if conn.dialect.name == "postgresql":
                 from sqlalchemy.schema import CreateSchema
 
-                conn.execute(CreateSchema(self.metadata.schema, if_not_exists=True))
+                key = zlib.crc32(f"stepdance-bus:{self.metadata.schema}:{self.t['buses'].name}".encode())
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+                if self.metadata.schema:
+                    conn.execute(CreateSchema(self.metadata.schema, if_not_exists=True))
             self.metadata.create_all(conn, checkfirst=True)
 
     def close(self) -> None:
@@ -555,7 +563,13 @@ def _dead_letter(row: Any) -> DeadLetter:
 
 
 def open_catalog(url: str, *, schema: str | None = None, prefix: str = "") -> Catalog:
-    """``sqlite:///path/bus.db`` or ``postgresql://...``; the tables are created if missing."""
+    """``sqlite:///path/bus.db`` or ``postgresql://...[?schema=name][&prefix=p]`` (as the engine store's
+    URLs); the tables are created if missing. Keyword arguments beat the URL's options."""
+    base, _, query_text = url.partition("?")
+    query = dict(parse_qsl(query_text))
+    schema = schema or query.pop("schema", None)
+    prefix = prefix or query.pop("prefix", "")
+    url = f"{base}?{urlencode(query)}" if query else base
     scheme = url.split("://", 1)[0]
     if scheme == "sqlite":
         writer, reader = sqlite_engines(url.split("://", 1)[1].removeprefix("/") or ":memory:")

@@ -55,6 +55,12 @@ def run_cmd(
             help="choreographed: the services served in this process (the rest run as `stepdance service`)."
         ),
     ] = None,
+    worker: Annotated[
+        bool,
+        typer.Option(
+            help="orchestrated/hybrid: advance executions here (--no-worker: `stepdance worker --saga` does)."
+        ),
+    ] = True,
     timeout: Annotated[float, typer.Option(min=1.0, help="Seconds to wait for every order.")] = 600.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
@@ -76,7 +82,7 @@ def run_cmd(
     )
     try:
         result, expected = asyncio.run(
-            _run(design.value, settings, batch, faults, concurrency, chosen, timeout, console)
+            _run(design.value, settings, batch, faults, concurrency, chosen, timeout, console, worker)
         )
     except DeploymentError as error:
         console.print(f"[red]error:[/] {error}")
@@ -98,10 +104,16 @@ async def _run(
     here: list[str] | None,
     seconds: float,
     console: Console,
+    worker: bool = True,
 ) -> tuple[RunResult, dict[str, int]]:
     stock = workload.stock_for(batch)
     async with open_design(
-        name, settings, faults=faults, here=here, prepare=lambda s: s.inventory.set_stock(stock)
+        name,
+        settings,
+        faults=faults,
+        here=here,
+        prepare=lambda s: s.inventory.set_stock(stock),
+        worker=worker,
     ) as running:
         console.print(
             f"[bold]{name}[/]: {len(batch)} orders, {concurrency} in flight, on {_where(running.where)}"

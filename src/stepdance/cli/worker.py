@@ -1,7 +1,10 @@
 """``stepdance worker``: advance executions from the configured store until SIGTERM or SIGINT.
 
 Handlers come from ``--handlers module.path``: the module either defines ``register(engine)``, which calls
-``engine.register(resource, fn)``, or else a ``HANDLERS`` dict from resource name to function. Several workers
+``engine.register(resource, fn)``, or else a ``HANDLERS`` dict from resource name to function. ``--saga``
+serves the order saga's tasks over the services' databases (``STEPDANCE_SERVICES``) and its
+``events:putEvents`` tasks (the hybrid design) on the bus (``STEPDANCE_BUS``, ``STEPDANCE_CATALOG``), so
+workers beside ``stepdance run --design orchestrated|hybrid`` share its executions on PostgreSQL. Several workers
 may share one PostgreSQL store; each takes over the executions of a worker that died once its lease runs
 out. On SIGTERM/SIGINT the worker finishes the transitions it is writing and hands its leases back.
 """
@@ -9,13 +12,18 @@ out. On SIGTERM/SIGINT the worker finishes the transitions it is writing and han
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import signal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
+from stepdance.bus.transports import TransportError
+from stepdance.order.db import ServiceDbError
+from stepdance.order.deployment import DeploymentError, unreachable
 from stepdance.settings import Settings
+from stepdance.store import StoreError
 
 if TYPE_CHECKING:
     from stepdance.engine import Engine
@@ -30,10 +38,15 @@ def worker_cmd(
     store: str = typer.Option(
         None, "--store", help="Store URL; default STEPDANCE_STORE, else SQLite in the data dir."
     ),
+    saga: bool = typer.Option(False, "--saga", help="Serve the order saga's tasks (and its putEvents)."),
 ) -> None:
     """Run a worker: advance executions, fire timers, invoke task handlers, take over dead workers' executions."""
     settings = Settings.from_env().with_store(store)
-    asyncio.run(run_worker(settings, handlers))
+    try:
+        asyncio.run(run_worker(settings, handlers, saga=saga))
+    except DeploymentError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
 
 
 def load_handlers(engine: Engine, module_name: str) -> int:
@@ -49,13 +62,63 @@ def load_handlers(engine: Engine, module_name: str) -> int:
     return len(engine.handlers) - before
 
 
-async def run_worker(settings: Settings, handlers: str | None) -> None:
+async def run_worker(settings: Settings, handlers: str | None, *, saga: bool = False) -> None:
     from stepdance.engine import Engine
     from stepdance.store import open_store
 
-    store = open_store(settings.store)
+    wanted = [("the engine store", settings.store)]
+    if saga:
+        wanted += [
+            ("the services' databases", settings.services or ""),
+            ("the bus", settings.bus),
+            ("the bus catalog", settings.catalog),
+        ]
+    for what, url in wanted:
+        problem = await asyncio.to_thread(unreachable, url) if url else None
+        if problem is not None:
+            raise DeploymentError(f"cannot reach {what} at {url}: {problem}")
+    try:
+        store = open_store(settings.store)
+    except StoreError as error:
+        raise DeploymentError(f"cannot open the engine store at {settings.store}: {error}") from None
     engine = Engine(store, settings)
     count = load_handlers(engine, handlers) if handlers else 0
+    async with contextlib.AsyncExitStack() as stack:
+        if saga:
+            try:
+                count += await _serve_saga(engine, settings, stack)
+            except (StoreError, ServiceDbError, TransportError, ValueError) as error:
+                store.close()
+                raise DeploymentError(f"cannot serve the order saga: {error}") from None
+        await _work(engine, store, settings, count)
+
+
+async def _serve_saga(engine: Engine, settings: Settings, stack: contextlib.AsyncExitStack) -> int:
+    """Register the order saga's task handlers and putEvents on ``engine``; how many resources."""
+    from stepdance.bus import Bus, open_catalog
+    from stepdance.bus import Client as EventsClient
+    from stepdance.bus.transports import open_transport
+    from stepdance.order.designs.base import open_services
+    from stepdance.order.designs.tasks import SagaTasks
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    services = open_services(settings.services, settings.data_dir)
+    stack.callback(services.dispose)
+    tasks = SagaTasks(services)
+    stack.callback(tasks.close)
+    before = len(engine.handlers)
+    tasks.register(engine)
+    catalog = open_catalog(settings.catalog)
+    stack.callback(catalog.close)
+    bus = Bus(catalog, open_transport(settings.bus), settings)
+    stack.push_async_callback(bus.transport.close)
+    await bus.start()
+    stack.push_async_callback(bus.stop)
+    engine.register_put_events(EventsClient(bus))
+    return len(engine.handlers) - before
+
+
+async def _work(engine: Engine, store: Any, settings: Settings, count: int) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from stepdance.bus import Bus, open_catalog
 from stepdance.bus.transports import TransportError, open_transport
+from stepdance.engine import Engine
 from stepdance.order.channels import Channel, ChannelError
 from stepdance.order.db import ServiceDbError
 from stepdance.order.designs import choreography_subscriptions
@@ -59,10 +60,12 @@ async def open_design(
     channel: Channel | None = None,
     here: Sequence[str] | None = None,
     prepare: Callable[[Services], Any] | None = None,
+    worker: bool = True,
 ) -> AsyncIterator[Running]:
     """``name`` started on ``settings``' URLs; stopped and closed on exit. ``here``: for the choreographed
     design, the services this process serves (the others run as ``stepdance service``); ``prepare``: called
-    with the services before the design starts (to set stock, say)."""
+    with the services before the design starts (to set stock, say); ``worker``: false leaves the engine's
+    executions to ``stepdance worker --saga`` processes sharing the store (this process only starts them)."""
     if name not in DESIGN_NAMES:
         raise DeploymentError(f"unknown design {name!r}: one of {', '.join(DESIGN_NAMES)}")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -91,13 +94,16 @@ async def open_design(
             store = _guarded(f"the engine store at {settings.store}", lambda: open_store(settings.store))
             stack.callback(store.close)
             where["store"] = settings.store
+            engine = Engine(store, settings, worker=worker)
+            await engine.start()
+            stack.push_async_callback(engine.stop)
             if name == "hybrid":
                 bus = _bus(settings, stack, where)
                 await _started("the bus", bus.start, settings.bus)
                 stack.push_async_callback(bus.stop)
-                design = Hybrid(services, store, bus, settings)
+                design = Hybrid(services, engine, bus, settings)
             else:
-                design = Orchestrated(services, store, settings)
+                design = Orchestrated(services, engine, settings)
         await _started(f"the {name} design", design.start, settings.bus if name != "orchestrated" else "")
         stack.push_async_callback(design.stop)
         yield Running(design, services, settings, where)
