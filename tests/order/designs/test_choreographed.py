@@ -323,3 +323,18 @@ async def test_orders_are_placed_where_the_orders_service_runs(sqlite: Where) ->
         services.dispose()
     with pytest.raises(ValueError, match="unknown services"):
         Choreographed(services, design.bus, here=["shipping"])
+
+
+async def test_open_puts_the_bus_in_the_data_directory(tmp_path: Path) -> None:
+    services = open_services(None, tmp_path)
+    batch = workload.orders(3, decline_rate=0.0, out_of_stock_rate=0.0)
+    services.inventory.set_stock(workload.stock_for(batch))
+    design = Choreographed.open(services, tmp_path, backoff=Backoff(base=0.01, cap=0.05))
+    try:
+        await design.start()
+        await run(design, services, batch)
+    finally:
+        await design.stop()
+        services.dispose()
+    assert design.event_bus == s.DEFAULT_EVENT_BUS
+    assert (tmp_path / "bus.db").exists() and (tmp_path / "catalog.db").exists()

@@ -50,7 +50,7 @@ PAYMENT_REFUNDED = "PaymentRefunded"
 STOCK_RESERVED = "StockReserved"
 OUT_OF_STOCK = "OutOfStock"
 
-DEFAULT_EVENT_BUS = "stepdance-orders"
+DEFAULT_EVENT_BUS = "stepdance-choreographed"
 NAME_PREFIX = "choreographed"  # rules, targets and handlers: apart from other designs' on a shared catalog
 
 
