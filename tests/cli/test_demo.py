@@ -1,3 +1,5 @@
+"""``stepdance demo``: the three designs side by side on the embedded default, from a fresh directory."""
+
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -5,18 +7,22 @@ from typer.testing import CliRunner
 from stepdance.cli.main import app
 
 
-def test_demo_runs_the_saga_durably_and_finds_the_services_consistent(tmp_path: Path) -> None:
-    store = f"sqlite:///{tmp_path / 'engine.db'}"
-    result = CliRunner().invoke(app, ["demo", "--orders", "40", "--store", store])
+def test_demo_runs_the_three_designs_and_finds_the_services_consistent(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["demo", "--orders", "60", "--data-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert "completed" in result.output
-    assert "cancelled: payment declined" in result.output
-    assert "consistent" in result.output and "INCONSISTENT" not in result.output
-    assert "40 orders in" in result.output
-    assert (tmp_path / "engine.db").exists()
+    for design in ("orchestrated", "choreographed", "hybrid"):
+        assert design in result.output
+        where = tmp_path / "demo" / design
+        assert (where / "orders.db").exists() and (where / "payment.db").exists()
+    assert (tmp_path / "demo" / "orchestrated" / "engine.db").exists()
+    assert (tmp_path / "demo" / "choreographed" / "bus.db").exists()
+    assert result.output.count("consistent") == 3 and "problems" not in result.output
+    assert "wrote:" in result.output
 
 
-def test_demo_names_an_unusable_store() -> None:
-    result = CliRunner().invoke(app, ["demo", "--store", "ftp://nowhere"])
-    assert result.exit_code == 2
-    assert "cannot open the store ftp://nowhere" in result.output
+def test_demo_names_a_data_directory_it_cannot_use(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    result = CliRunner().invoke(app, ["demo", "--orders", "5", "--data-dir", str(blocker)])
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output

@@ -1,17 +1,18 @@
-"""``stepdance demo``: the order saga on the durable engine, on the embedded SQLite store by default.
+"""``stepdance demo``: the order saga in its three designs, side by side, on the embedded default.
 
-Runs a batch of orders concurrently through the ASL definition in :mod:`stepdance.examples.order_saga`,
-shows progress, then what happened: how each order ended, whether the services' data agrees (no money kept
-without stock), the history of one compensated order, and the throughput.
+The same workload (declined cards, a scarce SKU, transient service failures) runs through the orchestrated,
+the choreographed and the hybrid design, each on SQLite files of its own under ``<data dir>/demo/<design>``
+(engine store, bus log and catalog, one database per service). Then a table compares how the orders ended
+with what the workload must give, the latencies and the rate, and whether the services' own data agrees
+(:mod:`stepdance.order.audit`); and the paths of what it wrote.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import time
 import uuid
-from collections import Counter
+from dataclasses import replace
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -19,146 +20,129 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from stepdance.engine import Client, Engine
-from stepdance.examples.order_saga import DEFINITION, Services, orders, stock_for
+from stepdance.order import Faults, FileChannel, Order, workload
+from stepdance.order.audit import all_notified, audit
+from stepdance.order.deployment import DESIGN_NAMES, DeploymentError, open_design
+from stepdance.order.run import RunResult, run_orders
 from stepdance.settings import Settings
-from stepdance.store import StoreError, open_store
 
-ROLE = "arn:aws:iam::123456789012:role/stepdance-demo"
+NOTIFY_SECONDS = 60.0  # messages go out after the decision: how long to wait for the last ones
+POLL_SECONDS = 0.05
 
 
 def demo_cmd(
     orders_count: Annotated[
-        int, typer.Option("--orders", min=1, max=100_000, help="How many orders to run.")
-    ] = 200,
-    concurrency: Annotated[int, typer.Option(min=1, max=10_000, help="Executions in flight at once.")] = 64,
-    store: Annotated[str | None, typer.Option(help="Store URL (default: STEPDANCE_STORE or SQLite).")] = None,
+        int, typer.Option("--orders", min=1, max=100_000, help="Orders per design.")
+    ] = 300,
+    concurrency: Annotated[int, typer.Option(min=1, max=10_000, help="Orders in flight at once.")] = 64,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Where it writes (STEPDANCE_DATA_DIR, default .stepdance).")
+    ] = None,
+    seed: int = 7,
 ) -> None:
-    """Run the order saga (payment, inventory, notification) on the durable engine and show the outcome."""
+    """Run the order saga orchestrated, choreographed and hybrid on the same workload and compare them."""
     console = Console()
-    settings = Settings.from_env().with_store(store)
+    settings = Settings.from_env().with_urls(data_dir=data_dir)
+    root = (settings.data_dir / "demo").resolve()
+    console.print(
+        f"[bold]stepdance demo[/]: {orders_count} orders through each design, {concurrency} in flight, "
+        f"on SQLite under [cyan]{root}[/]"
+    )
     try:
-        opened = open_store(settings.store)
-    except StoreError as exc:
-        console.print(f"[red]error:[/] cannot open the store {settings.store}: {exc}")
+        rows = asyncio.run(_run_all(root, settings, orders_count, concurrency, seed, console))
+    except DeploymentError as error:
+        console.print(f"[red]error:[/] {error}")
         raise typer.Exit(2) from None
-    console.print(f"[bold]stepdance demo[/]: {orders_count} orders on [cyan]{settings.store}[/]")
-    try:
-        result = asyncio.run(_run(opened, settings, orders_count, concurrency, console))
-    finally:
-        opened.close()
-    _report(console, result)
-    if not result["consistent"]:
+    console.print(comparison(rows))
+    for row in rows:
+        for problem in row["problems"][:5]:
+            console.print(f"[red]{row['result'].design}:[/] {problem}")
+    console.print(
+        f"wrote: {root}/<design>/ (engine.db, bus.db, catalog.db, one .db per service, messages.jsonl)"
+    )
+    if any(row["problems"] or row["result"].undecided for row in rows):
         raise typer.Exit(1)
 
 
-async def _run(
-    store: Any, settings: Settings, count: int, concurrency: int, console: Console
+async def _run_all(
+    root: Path, settings: Settings, count: int, concurrency: int, seed: int, console: Console
+) -> list[dict[str, Any]]:
+    rows = []
+    columns = (TextColumn("{task.description:>13}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        for name in DESIGN_NAMES:
+            bar = progress.add_task(name, total=count)
+            rows.append(await _run_one(name, root / name, settings, count, concurrency, seed, progress, bar))
+    return rows
+
+
+async def _run_one(
+    name: str,
+    where: Path,
+    settings: Settings,
+    count: int,
+    concurrency: int,
+    seed: int,
+    progress: Progress,
+    bar: Any,
 ) -> dict[str, Any]:
-    batch = orders(count)
-    services = Services(stock=stock_for(count))
-    async with Engine(store, settings) as engine:
-        services.register(engine)
-        client = Client(engine)
-        machine = await client.create_state_machine(
-            name="demo-order-saga", definition=DEFINITION, roleArn=ROLE
+    batch: list[Order] = workload.orders(
+        count, decline_rate=0.05, out_of_stock_rate=0.1, seed=seed, prefix=f"demo-{uuid.uuid4().hex[:6]}"
+    )
+    stock = workload.stock_for(batch)
+    faults = Faults({"payment": 0.05, "inventory": 0.05, "notification": 0.05}, seed=seed)
+    channel = FileChannel(where / "messages.jsonl")
+    local = replace(settings, data_dir=where, store_url="", bus_url="", catalog_url="", services_url="")
+    async with open_design(
+        name, local, faults=faults, channel=channel, prepare=lambda s: s.inventory.set_stock(stock)
+    ) as running:
+        result = await run_orders(
+            running.design,
+            batch,
+            concurrency=concurrency,
+            progress=lambda done, _total: progress.update(bar, completed=done),
         )
-        run_id = uuid.uuid4().hex[:8]
-        gate = asyncio.Semaphore(concurrency)
-        outcomes: dict[str, dict[str, Any]] = {}
-        columns = (TextColumn("orders"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        began = time.perf_counter()
-        with Progress(*columns, console=console, transient=True) as progress:
-            bar = progress.add_task("orders", total=count)
-
-            async def one(order: dict[str, Any]) -> None:
-                async with gate:
-                    started = await client.start_execution(
-                        stateMachineArn=machine["stateMachineArn"],
-                        name=f"{order['orderId']}-{run_id}",
-                        input=json.dumps(order),
-                    )
-                    await engine.wait(started["executionArn"])
-                    outcomes[order["orderId"]] = await client.describe_execution(
-                        executionArn=started["executionArn"]
-                    )
-                    progress.advance(bar)
-
-            await asyncio.gather(*(one(order) for order in batch))
-        elapsed = time.perf_counter() - began
-        example = next((o for o in outcomes.values() if o.get("error") == "OrderCancelled"), None)
-        history = []
-        if example is not None:
-            page = await client.get_execution_history(executionArn=example["executionArn"], maxResults=100)
-            history = page["events"]
-    return {
-        "outcomes": outcomes,
-        "services": services,
-        "elapsed": elapsed,
-        "example": example,
-        "history": history,
-        "consistent": _consistent(services, outcomes),
-    }
+        await _notified(running.services, batch)
+        problems = await asyncio.to_thread(audit, running.services, batch, stock, channel)
+    return {"result": result, "expected": workload.expected(batch, stock), "problems": problems}
 
 
-def _consistent(services: Services, outcomes: dict[str, dict[str, Any]]) -> bool:
-    """No money kept without stock, no stock held without money, every completed order notified."""
-    for order, outcome in outcomes.items():
-        paid = order in services.charges and order not in services.refunds
-        reserved = order in services.reservations
-        if outcome["status"] == "SUCCEEDED" and not (
-            paid and reserved and f"{order}:confirmed" in services.sent
-        ):
-            return False
-        if outcome["status"] == "FAILED" and (paid or reserved):
-            return False
-    return True
+async def _notified(services: Any, batch: list[Order]) -> None:
+    """Until every order had its message, or NOTIFY_SECONDS passed (the audit then names who did not)."""
+    for _ in range(int(NOTIFY_SECONDS / POLL_SECONDS)):
+        if await asyncio.to_thread(all_notified, services, batch):
+            return
+        await asyncio.sleep(POLL_SECONDS)
 
 
-def _ending(outcome: dict[str, Any]) -> str:
-    if outcome["status"] == "SUCCEEDED":
-        return "completed"
-    return {
-        "OrderCancelled": "cancelled: out of stock, refunded",
-        "PaymentDeclined": "cancelled: payment declined",
-    }.get(outcome.get("error", ""), f"{outcome['status'].lower()}: {outcome.get('error')}")
+def comparison(rows: list[dict[str, Any]]) -> Table:
+    """The designs side by side: how the orders ended against what the workload must give, speed, audit."""
+    table = Table(title="The order saga, three ways, same workload")
+    table.add_column("")
+    for row in rows:
+        table.add_column(row["result"].design, justify="right")
+    results: list[RunResult] = [row["result"] for row in rows]
 
+    def line(label: str, values: list[str]) -> None:
+        table.add_row(label, *values)
 
-def _report(console: Console, result: dict[str, Any]) -> None:
-    outcomes = result["outcomes"]
-    endings = Counter(_ending(o) for o in outcomes.values())
-    table = Table(title="How the orders ended")
-    table.add_column("ending")
-    table.add_column("orders", justify="right")
-    for ending, n in endings.most_common():
-        table.add_row(ending, str(n))
-    console.print(table)
-    services: Services = result["services"]
-    retried = sum(1 for n in services.attempts.values() if n > 1)
-    console.print(
-        f"charges kept: {len(services.charges) - len(services.refunds)}, refunds: {len(services.refunds)}, "
-        f"reservations: {len(services.reservations)}, notifications: {len(services.sent)}, "
-        f"charges retried after a gateway error: {retried}"
+    line(
+        "completed",
+        [f"{r.completed} / {row['expected']['completed']}" for r, row in zip(results, rows, strict=True)],
     )
-    verdict = "[green]consistent[/]" if result["consistent"] else "[red]INCONSISTENT[/]"
-    console.print(f"services' data: {verdict} (no money kept without stock, no stock without money)")
-    if result["history"]:
-        events = Table(title=f"History of {result['example']['name']} (compensated)")
-        for column in ("id", "prev", "type", "detail"):
-            events.add_column(column)
-        for event in result["history"]:
-            events.add_row(str(event["id"]), str(event["previousEventId"]), event["type"], _detail(event))
-        console.print(events)
-    rate = len(outcomes) / result["elapsed"] if result["elapsed"] else 0.0
-    console.print(
-        f"{len(outcomes)} orders in {result['elapsed']:.2f} s: {rate:.0f} executions/s, durably committed"
+    line(
+        "cancelled",
+        [f"{r.cancelled} / {row['expected']['cancelled']}" for r, row in zip(results, rows, strict=True)],
     )
-
-
-def _detail(event: dict[str, Any]) -> str:
-    for key, value in event.items():
-        if key.endswith("EventDetails") and isinstance(value, dict):
-            shown = value.get("name") or value.get("error") or value.get("resource") or ""
-            cause = value.get("cause")
-            return f"{shown} {cause}" if cause else str(shown)
-    return ""
+    line("undecided", [str(r.undecided) for r in results])
+    line("p50 latency", [f"{r.p50 * 1000:.0f} ms" for r in results])
+    line("p99 latency", [f"{r.p99 * 1000:.0f} ms" for r in results])
+    line("orders/s", [f"{r.orders_per_second:.0f}" for r in results])
+    line(
+        "services' data",
+        [
+            "[green]consistent[/]" if not row["problems"] else f"[red]{len(row['problems'])} problems[/]"
+            for row in rows
+        ],
+    )
+    return table

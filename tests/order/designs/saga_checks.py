@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from stepdance.order import Faults, FileChannel, Message, Order, Undeliverable, workload
+from stepdance.order.audit import all_notified, audit
 from stepdance.order.designs.base import Services
+
+__all__ = ["all_notified", "audit"]
 
 ORDERS = 240
 DEADLINE = 60.0
@@ -58,52 +60,3 @@ async def eventually(check: Callable[[], object], seconds: float = DEADLINE) -> 
         if loop.time() > deadline:
             raise AssertionError(f"still {answer!r} after {seconds}s")
         await asyncio.sleep(0.02)
-
-
-def all_notified(services: Services, batch: Sequence[Order]) -> bool:
-    return len(services.notification.sent()) >= len(batch)
-
-
-def audit(services: Services, batch: Sequence[Order], levels: dict[str, int], sent: FileChannel) -> list[str]:
-    """Every broken promise: an order not decided; a completed one not charged, reserved and confirmed; a
-    cancelled one keeping money or stock, or reserved after a decline; anything done twice; stock that
-    does not add up."""
-    problems: list[str] = []
-    charges, balances = services.payment.charges(), services.payment.balances()
-    reservations = services.inventory.reservations()
-    kinds: dict[str, set[str]] = {}
-    for record in services.notification.sent():
-        kinds.setdefault(record["orderId"], set()).add(record["kind"])
-    delivered = Counter((m["orderId"], m["kind"]) for m in sent.messages())
-    problems += [f"{key} delivered {n} times" for key, n in delivered.items() if n > 1]
-    for order in batch:
-        oid = order.order_id
-        view = services.orders.get(oid)
-        status = view["status"] if view else "never placed"
-        charge, held = charges.get(oid), reservations.get(oid)
-        paid, notified = balances.get(oid, 0), kinds.get(oid, set())
-        if status == "completed":
-            if (charge or {}).get("status") != "charged" or paid != order.amount_cents:
-                problems.append(f"{oid} completed but paid {paid} of {order.amount_cents} ({charge})")
-            if (held or {}).get("status") != "reserved":
-                problems.append(f"{oid} completed without stock: {held}")
-            if notified != {"confirmed"}:
-                problems.append(f"{oid} completed, notified {sorted(notified)}")
-        elif status == "cancelled":
-            declined = (view or {}).get("reason", "").startswith("PaymentDeclined")
-            if paid != 0:
-                problems.append(f"{oid} cancelled but keeps {paid} cents")
-            if held is not None and held["status"] == "reserved":
-                problems.append(f"{oid} cancelled but holds stock")
-            if declined and held is not None:
-                problems.append(f"{oid} declined but reserved: {held}")
-            if notified != {"payment_failed" if declined else "cancelled"}:
-                problems.append(f"{oid} cancelled ({view and view['reason']}), notified {sorted(notified)}")
-        else:
-            problems.append(f"{oid} is {status}")
-    taken = Counter(r["sku"] for r in reservations.values() if r["status"] == "reserved")
-    for sku, units in levels.items():
-        left = services.inventory.stock(sku)
-        if left != units - taken[sku]:
-            problems.append(f"{sku}: {left} left, {units} stocked - {taken[sku]} reserved")
-    return problems

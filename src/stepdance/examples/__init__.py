@@ -1,1 +1,0 @@
-"""Small, self-contained examples that run on the engine (the demo's order saga)."""
