@@ -30,8 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from sqlalchemy import Connection, Engine, MetaData, Table, create_engine, event, exc, make_url, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, exc, make_url, text
 from sqlalchemy.schema import CreateSchema
 
 SQLITE_BUSY_SECONDS = 30.0
@@ -155,14 +154,3 @@ def _postgres(service: str, url: str, schema: str | None) -> Engine:
 def _first_line(error: exc.SQLAlchemyError) -> str:
     cause = getattr(error, "orig", None) or error
     return str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
-
-
-def insert_once(connection: Connection, table: Table, values: dict[str, Any]) -> bool:
-    """Insert ``values`` unless a row with their key exists; whether this call inserted it. Concurrent
-    callers for one key: the others wait for the first's commit (PostgreSQL's unique index, SQLite's write
-    lock), then find the row, so the insert is also the claim that makes an operation happen once."""
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    key = next(iter(table.primary_key.columns))
-    statement = dialect.insert(table).values(values).on_conflict_do_nothing().returning(key)
-    # RETURNING, not rowcount: psycopg reports -1 for an INSERT .. ON CONFLICT
-    return connection.execute(statement).first() is not None

@@ -34,14 +34,17 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    bindparam,
+    func,
     select,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from stepdance.order.db import begun, create_tables, insert_once, reading
+from stepdance.order.db import begun, create_tables, reading
 from stepdance.order.faults import Faults
 from stepdance.order.model import Order, OutOfStock
+from stepdance.order.statements import Statement
 
 RESERVED, RELEASED, REJECTED = "reserved", "released", "rejected"
 
@@ -64,6 +67,51 @@ reservation_table = Table(
     Column("reserved_at", Float, nullable=False),
     Column("released_at", Float),
 )
+
+# The statements of a reservation and a release, compiled once (see .statements): they run for every order.
+# RETURNING, not rowcount, says whether a statement changed a row: psycopg reports -1 for ON CONFLICT.
+_stock, _held = stock_table.c, reservation_table.c
+_reserve_once = Statement(
+    lambda d: (
+        d.insert(reservation_table)
+        .values({c.key: bindparam(c.key) for c in _held if c.key not in ("available", "released_at")})
+        .on_conflict_do_nothing()
+        .returning(_held.order_id)
+    )
+)
+_take = Statement(  # the units if that many are left (see the module's docstring)
+    lambda _: (
+        update(stock_table)
+        .where(_stock.sku == bindparam("the_sku"), _stock.available >= bindparam("wanted"))
+        .values(available=_stock.available - bindparam("wanted"))
+        .returning(_stock.available)
+    )
+)
+_left = select(_stock.available).where(_stock.sku == bindparam("the_sku")).scalar_subquery()
+_reject = Statement(  # records what was left, read by the same statement
+    lambda _: (
+        update(reservation_table)
+        .where(_held.order_id == bindparam("id"))
+        .values(status=REJECTED, available=func.coalesce(_left, 0))
+        .returning(_held.available)
+    )
+)
+_release = Statement(
+    lambda _: (
+        update(reservation_table)
+        .where(_held.order_id == bindparam("id"), _held.status == RESERVED)
+        .values(status=RELEASED, released_at=bindparam("at"))
+        .returning(*_held)
+    )
+)
+_give_back = Statement(
+    lambda _: (
+        update(stock_table)
+        .where(_stock.sku == bindparam("the_sku"))
+        .values(available=_stock.available + bindparam("units"))
+    )
+)
+_reservation_of = Statement(lambda _: select(reservation_table).where(_held.order_id == bindparam("id")))
 
 
 class Inventory:
@@ -120,17 +168,12 @@ class Inventory:
                 reserved_at=self.clock(),
             )
             found: Any = {**row, "available": None, "released_at": None}  # the first call: what it wrote
-            if not insert_once(tx, reservation_table, row):
-                found = tx.execute(_record(order.order_id)).one()._mapping
-            elif not _take(tx, order.sku, order.quantity):
-                query = select(stock_table.c.available).where(stock_table.c.sku == order.sku)
-                left = int(tx.execute(query).scalar() or 0)
-                tx.execute(
-                    update(reservation_table)
-                    .where(reservation_table.c.order_id == order.order_id)
-                    .values(status=REJECTED, available=left)
-                )
-                found = {**found, "status": REJECTED, "available": left}
+            if _reserve_once.first(tx, **row) is None:
+                found = _reservation_of.first(tx, id=order.order_id)
+            elif _take.first(tx, the_sku=order.sku, wanted=order.quantity) is None:
+                rejected = _reject.first(tx, id=order.order_id, the_sku=order.sku)
+                assert rejected is not None  # the row this call inserted
+                found = {**found, "status": REJECTED, "available": int(rejected["available"])}
         if found["status"] == REJECTED:
             raise OutOfStock(found["sku"], int(found["available"]), int(found["quantity"]))
         return _reservation_json(found)
@@ -138,52 +181,27 @@ class Inventory:
     def release(self, conn: Connection | None, order_id: str) -> dict[str, Any] | None:
         """Give the order's units back, once; the released reservation (also on a repeated call), or None
         when the order holds nothing (never reserved, or rejected)."""
-        r = reservation_table
         with begun(self.engine, conn) as tx:
-            released = tx.execute(
-                update(r)
-                .where(r.c.order_id == order_id, r.c.status == RESERVED)
-                .values(status=RELEASED, released_at=self.clock())
-                .returning(r.c.sku, r.c.quantity)
-            ).first()
-            if released is not None:
-                tx.execute(
-                    update(stock_table)
-                    .where(stock_table.c.sku == released.sku)
-                    .values(available=stock_table.c.available + released.quantity)
-                )
-            found = tx.execute(_record(order_id)).first()
-        if found is None or found.status != RELEASED:
+            found = _release.first(tx, id=order_id, at=self.clock())
+            if found is not None:
+                _give_back.rows(tx, the_sku=found["sku"], units=found["quantity"])
+            else:  # released before, rejected, or never reserved
+                found = _reservation_of.first(tx, id=order_id)
+        if found is None or found["status"] != RELEASED:
             return None
-        return _reservation_json(found._mapping)
+        return _reservation_json(found)
 
     def get(self, order_id: str) -> dict[str, Any] | None:
         """The order's reservation record (reserved, released or rejected), or None."""
         with reading(self.engine) as conn:
-            found = conn.execute(_record(order_id)).first()
-        return None if found is None else _reservation_json(found._mapping)
+            found = _reservation_of.first(conn, id=order_id)
+        return None if found is None else _reservation_json(found)
 
     def reservations(self) -> dict[str, dict[str, Any]]:
         """Every order's reservation record, by order id."""
         query = select(reservation_table).order_by(reservation_table.c.order_id)
         with reading(self.engine) as conn:
             return {row.order_id: _reservation_json(row._mapping) for row in conn.execute(query).all()}
-
-
-def _take(conn: Connection, sku: str, quantity: int) -> bool:
-    """Take ``quantity`` units if that many are left; whether it did."""
-    s = stock_table
-    taken = conn.execute(
-        update(s)
-        .where(s.c.sku == sku, s.c.available >= quantity)
-        .values(available=s.c.available - quantity)
-        .returning(s.c.available)
-    ).first()
-    return taken is not None
-
-
-def _record(order_id: str) -> Any:
-    return select(reservation_table).where(reservation_table.c.order_id == order_id)
 
 
 def _reservation_json(row: Any) -> dict[str, Any]:

@@ -29,11 +29,12 @@ import time
 from collections.abc import Callable
 from typing import Any, Self
 
-from sqlalchemy import Column, Connection, Engine, Float, MetaData, String, Table, select
+from sqlalchemy import Column, Connection, Engine, Float, MetaData, String, Table, bindparam, select
 
 from stepdance.order.channels import Channel, compose
-from stepdance.order.db import begun, create_tables, insert_once, reading
+from stepdance.order.db import begun, create_tables, reading
 from stepdance.order.faults import Faults
+from stepdance.order.statements import Statement
 
 metadata = MetaData()
 sent_table = Table(
@@ -45,6 +46,22 @@ sent_table = Table(
     Column("message_id", String(128), nullable=False),
     Column("channel", String(16), nullable=False),
     Column("sent_at", Float, nullable=False),
+)
+
+# The statements of a sending, compiled once (see .statements): they run for every order.
+# RETURNING, not rowcount, says whether an insert claimed its key: psycopg reports -1 for ON CONFLICT.
+_send_once = Statement(
+    lambda d: (
+        d.insert(sent_table)
+        .values({c.key: bindparam(c.key) for c in sent_table.c})
+        .on_conflict_do_nothing()
+        .returning(sent_table.c.order_id)
+    )
+)
+_sent_of = Statement(
+    lambda _: select(sent_table).where(
+        sent_table.c.order_id == bindparam("id"), sent_table.c.kind == bindparam("the_kind")
+    )
 )
 
 
@@ -83,16 +100,16 @@ class Notification:
                 channel=self.channel.name,
                 sent_at=self.clock(),
             )
-            if not insert_once(tx, sent_table, row):
-                return _sent_json(tx.execute(_record(order_id, kind)).one()._mapping)
+            if _send_once.first(tx, **row) is None:
+                return _sent_json(_sent_of.first(tx, id=order_id, the_kind=kind))
             self.channel.deliver(message)
         return _sent_json(row)
 
     def get(self, order_id: str, kind: str) -> dict[str, Any] | None:
         """The record of the order's ``kind`` message, or None if it was not sent."""
         with reading(self.engine) as conn:
-            found = conn.execute(_record(order_id, kind)).first()
-        return None if found is None else _sent_json(found._mapping)
+            found = _sent_of.first(conn, id=order_id, the_kind=kind)
+        return None if found is None else _sent_json(found)
 
     def sent(self, order_id: str | None = None) -> list[dict[str, Any]]:
         """Every message sent (or the order's), by order and kind."""
@@ -102,10 +119,6 @@ class Notification:
             query = query.where(t.c.order_id == order_id)
         with reading(self.engine) as conn:
             return [_sent_json(row._mapping) for row in conn.execute(query).all()]
-
-
-def _record(order_id: str, kind: str) -> Any:
-    return select(sent_table).where(sent_table.c.order_id == order_id, sent_table.c.kind == kind)
 
 
 def _sent_json(row: Any) -> dict[str, Any]:

@@ -32,13 +32,15 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     func,
     select,
     update,
 )
 
-from stepdance.order.db import begun, create_tables, insert_once, reading
+from stepdance.order.db import begun, create_tables, reading
 from stepdance.order.model import Order, UnknownOrder
+from stepdance.order.statements import Statement
 
 DESIGNS = ("orchestrated", "choreographed", "hybrid")
 PENDING, COMPLETED, CANCELLED = "pending", "completed", "cancelled"
@@ -60,6 +62,26 @@ order_table = Table(
     Column("placed_at", Float, nullable=False),
     Column("decided_at", Float),
 )
+
+# The statements of a placement and a decision, compiled once (see .statements): they run for every order.
+# RETURNING, not rowcount, says whether an insert claimed its key: psycopg reports -1 for ON CONFLICT.
+_place_once = Statement(
+    lambda d: (
+        d.insert(order_table)
+        .values({c.key: bindparam(c.key) for c in order_table.c if c.key not in ("reason", "decided_at")})
+        .on_conflict_do_nothing()
+        .returning(order_table.c.order_id)
+    )
+)
+_decide_once = Statement(  # pending -> decided, once
+    lambda _: (
+        update(order_table)
+        .where(order_table.c.order_id == bindparam("id"), order_table.c.status == PENDING)
+        .values(status=bindparam("decision"), reason=bindparam("why"), decided_at=bindparam("at"))
+        .returning(*order_table.c)
+    )
+)
+_order_of = Statement(lambda _: select(order_table).where(order_table.c.order_id == bindparam("id")))
 
 
 class Orders:
@@ -90,9 +112,9 @@ class Orders:
             placed_at=self.clock(),
         )
         with begun(self.engine, conn) as tx:
-            if insert_once(tx, order_table, row):
+            if _place_once.first(tx, **row) is not None:
                 return _order_json({**row, "reason": None, "decided_at": None})
-            return _order_json(tx.execute(_record(order.order_id)).one()._mapping)
+            return _order_json(_order_of.first(tx, id=order.order_id))
 
     def complete(self, conn: Connection | None, order_id: str) -> dict[str, Any]:
         """Mark a pending order completed; the order's record (unchanged if it was decided already)."""
@@ -105,25 +127,19 @@ class Orders:
     def _decide(
         self, conn: Connection | None, order_id: str, status: str, reason: str | None
     ) -> dict[str, Any]:
-        t = order_table
         with begun(self.engine, conn) as tx:
-            found = tx.execute(
-                update(t)
-                .where(t.c.order_id == order_id, t.c.status == PENDING)
-                .values(status=status, reason=reason, decided_at=self.clock())
-                .returning(*t.c)
-            ).first()
+            found = _decide_once.first(tx, id=order_id, decision=status, why=reason, at=self.clock())
             if found is None:  # decided already, or never placed
-                found = tx.execute(_record(order_id)).first()
+                found = _order_of.first(tx, id=order_id)
         if found is None:
             raise UnknownOrder(order_id)
-        return _order_json(found._mapping)
+        return _order_json(found)
 
     def get(self, order_id: str) -> dict[str, Any] | None:
         """The order's record, or None if it was never placed."""
         with reading(self.engine) as conn:
-            found = conn.execute(_record(order_id)).first()
-        return None if found is None else _order_json(found._mapping)
+            found = _order_of.first(conn, id=order_id)
+        return None if found is None else _order_json(found)
 
     def counts(self, design: str | None = None) -> dict[str, int]:
         """How many orders are in each status (every status present, 0 if none)."""
@@ -153,10 +169,6 @@ def percentile(ordered: Sequence[float], p: float) -> float:
         return 0.0
     rank = max(1, math.ceil(p / 100 * len(ordered)))
     return ordered[min(rank, len(ordered)) - 1]
-
-
-def _record(order_id: str) -> Any:
-    return select(order_table).where(order_table.c.order_id == order_id)
 
 
 def _order_json(row: Any) -> dict[str, Any]:

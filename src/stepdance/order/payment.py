@@ -9,11 +9,13 @@
         except PaymentDeclined as declined:            # caught inside: the decline's record commits
             outbox.publish(tx, ...)
 
-A charge is claimed by inserting the order's row (its key is the order id): the first call decides (charged,
-or declined by :func:`~stepdance.order.model.decline_reason`) and writes the ledger entry; every later call
-finds the row and answers the same, so a retried or duplicated charge never charges twice and a declined
-order stays declined. The ledger has one ``charge`` (+amount) and at most one ``refund`` (-amount) entry per
-order, which a unique key enforces too. A refund turns a ``charged`` row into ``refunded`` once.
+A charge is claimed by inserting the order's row (its key is the order id; ``ON CONFLICT DO NOTHING``): the
+first call decides (charged, or declined by :func:`~stepdance.order.model.decline_reason`) and writes the
+ledger entry; a concurrent call for the same order waits on the key until the first commits (PostgreSQL's
+unique index, SQLite's write lock); every later call finds the row and answers the same, so a retried or
+duplicated charge never charges twice and a declined order stays declined. The ledger has one ``charge``
+(+amount) and at most one ``refund`` (-amount) entry per order, which a unique key enforces too. A refund
+turns a ``charged`` row into ``refunded`` once.
 
 A decline is recorded in the same transaction and then raised: with a transaction of the caller's, catch
 :class:`PaymentDeclined` inside it to keep the record (a rollback forgets it; charging again declines again,
@@ -39,14 +41,16 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
     func,
     select,
     update,
 )
 
-from stepdance.order.db import begun, create_tables, insert_once, reading
+from stepdance.order.db import begun, create_tables, reading
 from stepdance.order.faults import Faults
 from stepdance.order.model import DEFAULT_LIMIT_CENTS, Order, PaymentDeclined, decline_reason
+from stepdance.order.statements import Statement
 
 CHARGED, DECLINED, REFUNDED = "charged", "declined", "refunded"
 
@@ -73,6 +77,34 @@ ledger_table = Table(
     Column("at", Float, nullable=False),
     UniqueConstraint("order_id", "kind", name="payment_ledger_once"),
 )
+
+# The statements of a charge and a refund, compiled once (see .statements): they run for every order.
+# RETURNING, not rowcount, says whether an insert claimed its key: psycopg reports -1 for ON CONFLICT.
+_charge_once = Statement(
+    lambda d: (
+        d.insert(charge_table)
+        .values({c.key: bindparam(c.key) for c in charge_table.c if c.key != "refunded_at"})
+        .on_conflict_do_nothing()
+        .returning(charge_table.c.order_id)
+    )
+)
+_enter_once = Statement(
+    lambda d: (
+        d.insert(ledger_table)
+        .values({c.key: bindparam(c.key) for c in ledger_table.c if c.key != "entry_id"})
+        .on_conflict_do_nothing()
+        .returning(ledger_table.c.entry_id)
+    )
+)
+_refund = Statement(
+    lambda _: (
+        update(charge_table)
+        .where(charge_table.c.order_id == bindparam("id"), charge_table.c.status == CHARGED)
+        .values(status=REFUNDED, refunded_at=bindparam("at"))
+        .returning(*charge_table.c)
+    )
+)
+_charge_of = Statement(lambda _: select(charge_table).where(charge_table.c.order_id == bindparam("id")))
 
 
 class Payment:
@@ -113,9 +145,8 @@ class Payment:
                 charged_at=now,
             )
             found: Any = {**row, "refunded_at": None}  # the first call: what it wrote
-            if not insert_once(tx, charge_table, row):
-                found = tx.execute(select(charge_table).where(charge_table.c.order_id == order.order_id))
-                found = found.one()._mapping
+            if _charge_once.first(tx, **row) is None:
+                found = _charge_of.first(tx, id=order.order_id)
             elif reason is None:
                 _enter(tx, order.order_id, "charge", order.amount_cents, now)
         if found["status"] == DECLINED:
@@ -127,24 +158,20 @@ class Payment:
         was not charged (never, or declined): nothing to give back."""
         with begun(self.engine, conn) as tx:
             now = self.clock()
-            refunded = tx.execute(
-                update(charge_table)
-                .where(charge_table.c.order_id == order_id, charge_table.c.status == CHARGED)
-                .values(status=REFUNDED, refunded_at=now)
-                .returning(charge_table.c.amount_cents)
-            ).first()
-            if refunded is not None:
-                _enter(tx, order_id, "refund", -refunded.amount_cents, now)
-            found = tx.execute(select(charge_table).where(charge_table.c.order_id == order_id)).first()
-        if found is None or found.status != REFUNDED:
+            found = _refund.first(tx, id=order_id, at=now)
+            if found is not None:
+                _enter(tx, order_id, "refund", -found["amount_cents"], now)
+            else:  # refunded before, declined, or never charged
+                found = _charge_of.first(tx, id=order_id)
+        if found is None or found["status"] != REFUNDED:
             return None
-        return _charge_json(found._mapping)
+        return _charge_json(found)
 
     def get(self, order_id: str) -> dict[str, Any] | None:
         """The order's payment record (charged, declined or refunded), or None."""
         with reading(self.engine) as conn:
-            found = conn.execute(select(charge_table).where(charge_table.c.order_id == order_id)).first()
-        return None if found is None else _charge_json(found._mapping)
+            found = _charge_of.first(conn, id=order_id)
+        return None if found is None else _charge_json(found)
 
     def charges(self) -> dict[str, dict[str, Any]]:
         """Every order's payment record, by order id."""
@@ -194,8 +221,7 @@ def charge_id(order_id: str) -> str:
 
 
 def _enter(conn: Connection, order_id: str, kind: str, amount_cents: int, at: float) -> None:
-    row = dict(order_id=order_id, kind=kind, amount_cents=amount_cents, at=at)
-    if not insert_once(conn, ledger_table, row):
+    if _enter_once.first(conn, order_id=order_id, kind=kind, amount_cents=amount_cents, at=at) is None:
         # the payment row is the claim, so this cannot happen short of a hand-edited database
         raise RuntimeError(f"payment ledger already has a {kind} entry for order {order_id}")
 
