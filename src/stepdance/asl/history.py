@@ -7,7 +7,10 @@ event ids and timestamps are filled in by the interpreter when it emits the even
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
+
+import orjson
 
 # Event type prefixes per state type (PassStateEntered, TaskStateExited, ...).
 _NOT_TRUNCATED = {"truncated": False}
@@ -17,8 +20,26 @@ _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def to_json(value: Any) -> str:
-    """Compact JSON, non-ASCII kept, as AWS writes payloads (one encoder, not one per call)."""
-    return _ENCODER.encode(value)
+    """Compact JSON, non-ASCII kept, as AWS writes payloads. orjson when it can (several times faster: this
+    runs for every state's input and output); what it refuses (integers past 64 bits) or would write
+    differently (NaN and infinities, which it writes as null) goes through the standard encoder."""
+    try:
+        text = orjson.dumps(value).decode()
+    except TypeError:
+        return _ENCODER.encode(value)
+    if "null" in text and _has_non_finite(value):
+        return _ENCODER.encode(value)
+    return text
+
+
+def _has_non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_has_non_finite(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_non_finite(v) for v in value)
+    return False
 
 
 def execution_started(input_text: str, role_arn: str, sm_arn: str | None = None) -> dict[str, Any]:
