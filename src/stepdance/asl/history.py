@@ -19,12 +19,17 @@ _NOT_TRUNCATED = {"truncated": False}
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
+# What is not a JSON type (datetimes, dataclasses, subclasses) goes to the standard encoder, which refuses
+# it as it always did, rather than being written the way orjson would.
+_STRICT = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
+
+
 def to_json(value: Any) -> str:
     """Compact JSON, non-ASCII kept, as AWS writes payloads. orjson when it can (several times faster: this
     runs for every state's input and output); what it refuses (integers past 64 bits) or would write
     differently (NaN and infinities, which it writes as null) goes through the standard encoder."""
     try:
-        text = orjson.dumps(value).decode()
+        text = orjson.dumps(value, option=_STRICT).decode()
     except TypeError:
         return _ENCODER.encode(value)
     if "null" in text and _has_non_finite(value):

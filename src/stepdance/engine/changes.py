@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from stepdance.asl.history import to_json
 from stepdance.asl.protocol import (
     CancelTask,
     CancelTimer,
@@ -95,7 +96,7 @@ def task_record(arn: str, command: InvokeTask, now: float) -> TaskRecord:
         task_id=command.task_id,
         kind=command.kind,
         resource=command.resource,
-        input=json.dumps(command.payload, separators=(",", ":"), ensure_ascii=False),
+        input=to_json(command.payload),
         created=now,
         token=command.token,
         state_name=command.state_name,

@@ -14,13 +14,13 @@ then comes back wrapped in ``Payload`` as the Lambda integration returns it).
 from __future__ import annotations
 
 import inspect
-import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from stepdance.asl import errors
+from stepdance.asl.history import to_json
 from stepdance.asl.protocol import InvokeTask, Signal, TaskFailed, TaskSucceeded
 
 Handler = Callable[..., Any]
@@ -33,10 +33,15 @@ class TaskContext:
     task_id: str
     state_name: str
     resource: str
-    idempotency_key: str  # the same every time this task is invoked, after a crash included
     token: str | None = None
     timeout_seconds: float | None = None
     heartbeat_seconds: float | None = None
+
+    @property
+    def idempotency_key(self) -> str:
+        """The same every time this task is invoked, after a crash included (made when asked: most
+        handlers key their effects by their own ids, and hashing it for every task showed in profiles)."""
+        return idempotency_key(self.execution_arn, self.task_id)
 
 
 class TaskFailure(Exception):
@@ -131,7 +136,7 @@ def succeeded(call: Call, context: TaskContext, result: Any) -> Signal:
     if call.wrap_lambda:
         result = {"ExecutedVersion": "$LATEST", "Payload": result, "StatusCode": 200}
     try:
-        output = json.dumps(result, separators=(",", ":"), ensure_ascii=False)
+        output = to_json(result)
     except (TypeError, ValueError) as exc:
         return failed(context, exc)
     return TaskSucceeded(context.task_id, output)

@@ -14,7 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from stepdance.asl.protocol import InvokeTask, Signal
-from stepdance.engine.handlers import Handlers, TaskContext, idempotency_key, run_async, run_sync, unresolved
+from stepdance.engine.handlers import Handlers, TaskContext, run_async, run_sync, unresolved
 
 Done = Callable[[str, InvokeTask, Signal], None]  # (execution arn, the command, its outcome)
 
@@ -43,7 +43,6 @@ class Invoker:
             task_id=command.task_id,
             state_name=command.state_name,
             resource=command.resource,
-            idempotency_key=idempotency_key(arn, command.task_id),
             token=command.token,
             timeout_seconds=command.timeout_seconds,
             heartbeat_seconds=command.heartbeat_seconds,
