@@ -21,8 +21,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-
 from stepdance.order.db import reading
 from stepdance.order.designs.base import Design
 from stepdance.order.model import Order
@@ -182,11 +180,16 @@ class _Tracker:
 
 
 def _decided(view: Orders, order_ids: list[str]) -> list[tuple[str, str, float, float]]:
-    """(order id, status, placed at, decided at) of those of ``order_ids`` that are decided."""
+    """(order id, status, placed at, decided at) of those of ``order_ids`` that are decided. Written for the
+    driver (one placeholder per id) rather than through Core's expanding IN, which recompiled it at every
+    look and cost a few per cent of a run."""
     t = order_table
-    query = select(t.c.order_id, t.c.status, t.c.placed_at, t.c.decided_at).where(
-        t.c.order_id.in_(order_ids), t.c.status != PENDING
+    mark = "?" if view.engine.dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"SELECT {t.c.order_id.name}, {t.c.status.name}, {t.c.placed_at.name}, {t.c.decided_at.name} "
+        f"FROM {t.name} WHERE {t.c.status.name} != {mark} "
+        f"AND {t.c.order_id.name} IN ({', '.join([mark] * len(order_ids))})"
     )
     with reading(view.engine) as conn:
-        rows: list[Any] = list(conn.execute(query).all())
+        rows: list[Any] = list(conn.exec_driver_sql(sql, (PENDING, *order_ids)).all())
     return [(str(r[0]), str(r[1]), float(r[2]), float(r[3])) for r in rows]
