@@ -32,15 +32,15 @@ def charge(payment: Payment, tx: Connection, detail: Mapping[str, Any]) -> list[
     try:
         charged = payment.charge(tx, order)
     except PaymentDeclined as declined:
-        return [(s.PAYMENT_DECLINED, {"order": order.to_json(), "error": declined.to_json()})]
-    return [(s.PAYMENT_CHARGED, {"order": order.to_json(), "charge": charged})]
+        return [(s.PAYMENT_DECLINED, {"order": detail["order"], "error": declined.to_json()})]
+    return [(s.PAYMENT_CHARGED, {"order": detail["order"], "charge": charged})]
 
 
 def refund(payment: Payment, tx: Connection, detail: Mapping[str, Any]) -> list[Fact]:
     """OutOfStock: give the money back; PaymentRefunded, carrying the stock-out that caused it."""
     order = _order(detail)
     refunded = payment.refund(tx, order.order_id)
-    return [(s.PAYMENT_REFUNDED, {"order": order.to_json(), "refund": refunded, "error": detail["error"]})]
+    return [(s.PAYMENT_REFUNDED, {"order": detail["order"], "refund": refunded, "error": detail["error"]})]
 
 
 def reserve(inventory: Inventory, tx: Connection, detail: Mapping[str, Any]) -> list[Fact]:
@@ -49,8 +49,8 @@ def reserve(inventory: Inventory, tx: Connection, detail: Mapping[str, Any]) -> 
     try:
         held = inventory.reserve(tx, order)
     except OutOfStock as short:
-        return [(s.OUT_OF_STOCK, {"order": order.to_json(), "error": short.to_json()})]
-    return [(s.STOCK_RESERVED, {"order": order.to_json(), "reservation": held})]
+        return [(s.OUT_OF_STOCK, {"order": detail["order"], "error": short.to_json()})]
+    return [(s.STOCK_RESERVED, {"order": detail["order"], "reservation": held})]
 
 
 def complete(orders: Orders, tx: Connection, detail: Mapping[str, Any]) -> list[Fact]:
@@ -104,4 +104,6 @@ def failure(error: Exception) -> Exception:
 
 
 def _order(detail: Mapping[str, Any]) -> Order:
+    """The detail's order, checked (InvalidOrder if it is not one); a fact passes the detail's own JSON on
+    rather than the order made again from it."""
     return Order.from_json(detail["order"])
