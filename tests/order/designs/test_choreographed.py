@@ -8,6 +8,7 @@ delivered again has no second effect."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import itertools
 import json
 import multiprocessing
@@ -95,11 +96,12 @@ def sqlite(tmp_path: Path) -> Where:
 
 
 async def until(check: Callable[[], Any], seconds: float = DEADLINE) -> Any:
-    """``check()``'s first truthy answer (run in a thread: it reads databases); fails after ``seconds``."""
+    """``check()``'s first truthy answer (a plain check runs in a thread: it reads databases; an ``async``
+    one is awaited); fails after ``seconds``."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
     while True:
-        answer = await asyncio.to_thread(check)
+        answer = await check() if inspect.iscoroutinefunction(check) else await asyncio.to_thread(check)
         if answer:
             return answer
         if loop.time() > deadline:
@@ -338,3 +340,29 @@ async def test_open_puts_the_bus_in_the_data_directory(tmp_path: Path) -> None:
         services.dispose()
     assert design.event_bus == s.DEFAULT_EVENT_BUS
     assert (tmp_path / "bus.db").exists() and (tmp_path / "catalog.db").exists()
+
+
+async def test_an_event_that_is_not_an_order_is_dead_lettered_at_once(sqlite: Where) -> None:
+    """Retrying cannot mend it: the dead-letter queue gets it on the first attempt, saying why."""
+    services = sqlite.services()
+    design = sqlite.design(services)
+    await design.start()
+    try:
+        entry = s.entry("orders", s.ORDER_PLACED, {"order": {"orderId": "o-x"}}, design.event_bus)
+        await design.bus.put_events([entry])
+        events = Client(design.bus)
+
+        async def letters() -> list[dict[str, Any]]:
+            return list((await events.list_dead_letters(EventBusName=design.event_bus))["DeadLetters"])
+
+        found = await until(letters)
+    finally:
+        await design.stop()
+        services.dispose()
+    [letter] = found
+    assert (letter["Rule"], letter["ErrorCode"], letter["Attempts"]) == (
+        "choreographed-payment",
+        "MalformedDetail",
+        1,
+    )
+    assert services.payment.get("o-x") is None
