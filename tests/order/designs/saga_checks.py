@@ -12,6 +12,7 @@ from typing import Any
 from stepdance.order import Faults, FileChannel, Message, Order, Undeliverable, workload
 from stepdance.order.audit import all_notified, audit
 from stepdance.order.designs.base import Services
+from stepdance.order.run import RunResult
 
 __all__ = ["all_notified", "audit"]
 
@@ -60,3 +61,13 @@ async def eventually(check: Callable[[], object], seconds: float = DEADLINE) -> 
         if loop.time() > deadline:
             raise AssertionError(f"still {answer!r} after {seconds}s")
         await asyncio.sleep(0.02)
+
+
+def assert_as_the_workload_says(result: RunResult, batch: Sequence[Order], levels: dict[str, int]) -> None:
+    """The run decided every order, and as many completed and cancelled as the workload must give."""
+    expected = workload.expected(batch, levels)
+    assert (result.completed, result.cancelled, result.undecided) == (
+        expected["completed"],
+        expected["cancelled"],
+        0,
+    )

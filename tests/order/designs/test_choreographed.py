@@ -8,12 +8,11 @@ delivered again has no second effect."""
 from __future__ import annotations
 
 import asyncio
-import inspect
 import itertools
 import json
 import multiprocessing
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from stepdance.order.designs.choreography_service import serve
 from stepdance.settings import Settings
 from tests.bus.transports.backends import clean_shared_servers, url_for
 from tests.order.conftest import drop_schemas
-from tests.order.designs.saga_checks import audit
+from tests.order.designs.saga_checks import audit, eventually
 from tests.store.backends import POSTGRES, postgres_reachable
 
 __all__ = ["clean_shared_servers"]  # removes this session's streams, keys and queues from the servers
@@ -95,20 +94,6 @@ def sqlite(tmp_path: Path) -> Where:
     return Where("sqlite", tmp_path)
 
 
-async def until(check: Callable[[], Any], seconds: float = DEADLINE) -> Any:
-    """``check()``'s first truthy answer (a plain check runs in a thread: it reads databases; an ``async``
-    one is awaited); fails after ``seconds``."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while True:
-        answer = await check() if inspect.iscoroutinefunction(check) else await asyncio.to_thread(check)
-        if answer:
-            return answer
-        if loop.time() > deadline:
-            raise AssertionError(f"still {answer!r} after {seconds}s")
-        await asyncio.sleep(0.02)
-
-
 def decided(services: Services, count: int) -> bool:
     counts = services.orders.counts("choreographed")
     return counts["pending"] == 0 and counts["completed"] + counts["cancelled"] == count
@@ -117,8 +102,8 @@ def decided(services: Services, count: int) -> bool:
 async def run(design: Choreographed, services: Services, batch: Sequence[Order]) -> None:
     """Place every order at once, then wait until the view decided them all and every customer was told."""
     await asyncio.gather(*(design.place(o) for o in batch))
-    await until(lambda: decided(services, len(batch)))
-    await until(lambda: len(services.notification.sent()) == len(batch))
+    await eventually(lambda: decided(services, len(batch)))
+    await eventually(lambda: len(services.notification.sent()) == len(batch))
 
 
 def audit_all(services: Services, batch: Sequence[Order], stocked: dict[str, int], where: Where) -> None:
@@ -214,7 +199,7 @@ async def test_every_event_of_an_order_carries_its_first_events_id(
         declined.order_id: [s.ORDER_PLACED, s.PAYMENT_DECLINED],
         short.order_id: [s.ORDER_PLACED, s.PAYMENT_CHARGED, s.OUT_OF_STOCK, s.PAYMENT_REFUNDED],
     }
-    await until(lambda: all(len(spy.of(oid)) == len(kinds) for oid, kinds in flows.items()))
+    await eventually(lambda: all(len(spy.of(oid)) == len(kinds) for oid, kinds in flows.items()))
     for order_id, kinds in flows.items():
         chain = [spy.one(order_id, kind) for kind in kinds]
         first = chain[0][0]["id"]
@@ -232,7 +217,7 @@ async def test_an_event_delivered_again_has_no_second_effect(
     [order] = orders_of(("tok_visa", workload.PLENTY_SKU))
     await run(design, services, [order])
     flow = [s.ORDER_PLACED, s.PAYMENT_CHARGED, s.STOCK_RESERVED]
-    await until(lambda: len(spy.of(order.order_id)) == len(flow))
+    await eventually(lambda: len(spy.of(order.order_id)) == len(flow))
     handled = {name: p.counters.handled for name, p in design.participants.items()}
     events = [spy.one(order.order_id, kind)[0] for kind in flow]
     entries = [
@@ -250,7 +235,7 @@ async def test_an_event_delivered_again_has_no_second_effect(
 
     # payment sees OrderPlaced, inventory PaymentCharged, the view and notification StockReserved: twice each
     participants = design.participants
-    await until(lambda: all(p.counters.duplicates == 2 for p in participants.values()))
+    await eventually(lambda: all(p.counters.duplicates == 2 for p in participants.values()))
     assert {name: p.counters.handled for name, p in participants.items()} == handled
     assert [e["kind"] for e in services.payment.ledger(order.order_id)] == ["charge"]
     assert services.inventory.stock(workload.PLENTY_SKU) == 9
@@ -355,7 +340,7 @@ async def test_an_event_that_is_not_an_order_is_dead_lettered_at_once(sqlite: Wh
         async def letters() -> list[dict[str, Any]]:
             return list((await events.list_dead_letters(EventBusName=design.event_bus))["DeadLetters"])
 
-        found = await until(letters)
+        found = await eventually(letters)
     finally:
         await design.stop()
         services.dispose()

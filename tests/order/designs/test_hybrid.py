@@ -14,7 +14,6 @@ import pytest
 from stepdance.asl.validate import is_valid, validate_text
 from stepdance.bus import Client as EventsClient
 from stepdance.bus import handler_arn
-from stepdance.order import workload
 from stepdance.order.designs.base import Services
 from stepdance.order.designs.hybrid import BUS, CONSUMER, RULE, Hybrid, notice_kind
 from stepdance.order.run import run_orders
@@ -23,6 +22,7 @@ from tests.order.designs.conftest import SETTINGS, Deployment, close_bus, runnin
 from tests.order.designs.saga_checks import (
     Refusing,
     all_notified,
+    assert_as_the_workload_says,
     audit,
     channel,
     eventually,
@@ -92,12 +92,7 @@ async def test_a_mixed_workload_ends_as_expected_and_the_services_agree(
         await eventually(lambda: all_notified(services, batch))  # notified from the bus, later
         problems = audit(services, batch, levels, channel(deployment.data_dir))
 
-    expected = workload.expected(batch, levels)
-    assert (result.completed, result.cancelled, result.undecided) == (
-        expected["completed"],
-        expected["cancelled"],
-        0,
-    )
+    assert_as_the_workload_says(result, batch, levels)
     assert problems == []
     retried = [o for o in batch if services.notification.faults.attempts("notification", o.order_id) > 1]
     assert retried, "the workload should make some notifications fail once and be redelivered"

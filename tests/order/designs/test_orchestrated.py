@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from stepdance.asl.validate import is_valid, validate_text
-from stepdance.order import workload
 from stepdance.order.designs.base import Services
 from stepdance.order.designs.orchestrated import Orchestrated
 from stepdance.order.run import run_orders
@@ -19,6 +18,7 @@ from tests.order.designs.conftest import SETTINGS, Deployment
 from tests.order.designs.saga_checks import (
     Refusing,
     all_notified,
+    assert_as_the_workload_says,
     audit,
     channel,
     eventually,
@@ -66,12 +66,7 @@ async def test_a_mixed_workload_ends_as_expected_and_the_services_agree(deployme
         await eventually(lambda: all_notified(services, batch))  # notified after the decision
         problems = audit(services, batch, levels, channel(deployment.data_dir))
 
-    expected = workload.expected(batch, levels)
-    assert (result.completed, result.cancelled, result.undecided) == (
-        expected["completed"],
-        expected["cancelled"],
-        0,
-    )
+    assert_as_the_workload_says(result, batch, levels)
     assert problems == []
     retried = [o for o in batch if services.payment.faults.attempts("payment", o.order_id) > 1]
     assert retried, "the workload should make some charges fail once and be retried"

@@ -56,6 +56,36 @@ class Services:
             engine.dispose()
 
 
+Service = Payment | Inventory | Notification | Orders
+
+
+def open_service(
+    service: str,
+    url: str | None,
+    data_dir: Path,
+    *,
+    faults: Faults | None = None,
+    channel: Channel | None = None,
+    limit_cents: int = DEFAULT_LIMIT_CENTS,
+) -> Service:
+    """``service``'s object over its own database (see :func:`~stepdance.order.db.open_service_db`), its
+    tables created."""
+    if service not in SERVICE_NAMES:
+        raise ValueError(f"unknown service {service!r} (one of {', '.join(SERVICE_NAMES)})")
+    engine = open_service_db(service, url, data_dir)
+    try:
+        if service == "payment":
+            return Payment(engine, limit_cents=limit_cents, faults=faults).create()
+        if service == "inventory":
+            return Inventory(engine, faults).create()
+        if service == "notification":
+            return Notification(engine, channel or open_channel(None, data_dir), faults).create()
+        return Orders(engine).create()
+    except BaseException:
+        engine.dispose()
+        raise
+
+
 def open_services(
     url: str | None,
     data_dir: Path,
@@ -67,18 +97,18 @@ def open_services(
     """Every service's database under ``url`` (None: SQLite files in ``data_dir``; ``postgresql://...``: a
     schema per service), tables created. Raises :class:`~stepdance.order.db.ServiceDbError` naming the
     address when a database cannot be opened."""
-    engines = {name: open_service_db(name, url, data_dir) for name in SERVICE_NAMES}
+    opened: dict[str, Service] = {}
     try:
-        return Services(
-            payment=Payment(engines["payment"], limit_cents=limit_cents, faults=faults).create(),
-            inventory=Inventory(engines["inventory"], faults).create(),
-            notification=Notification(
-                engines["notification"], channel or open_channel(None, data_dir), faults
-            ).create(),
-            orders=Orders(engines["orders"]).create(),
-            engines=engines,
-        )
+        for name in SERVICE_NAMES:
+            opened[name] = open_service(
+                name, url, data_dir, faults=faults, channel=channel, limit_cents=limit_cents
+            )
     except BaseException:
-        for engine in engines.values():
-            engine.dispose()
+        for service in opened.values():
+            service.engine.dispose()
         raise
+    payment, inventory, notification, orders = (opened[name] for name in SERVICE_NAMES)
+    assert isinstance(payment, Payment) and isinstance(inventory, Inventory)
+    assert isinstance(notification, Notification) and isinstance(orders, Orders)
+    engines = {name: service.engine for name, service in opened.items()}
+    return Services(payment, inventory, notification, orders, engines)

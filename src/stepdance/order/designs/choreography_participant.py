@@ -40,14 +40,11 @@ from stepdance.bus import (
 )
 from stepdance.bus.errors import ResourceAlreadyExistsException
 from stepdance.order.designs import choreography_subscriptions as s
+from stepdance.order.designs.base import Service
 from stepdance.order.designs.choreography_reactions import ACTIONS, Action, failure
-from stepdance.order.inventory import Inventory
 from stepdance.order.model import Order
-from stepdance.order.notification import Notification
 from stepdance.order.orders import Orders
-from stepdance.order.payment import Payment
 
-Service = Payment | Inventory | Notification | Orders
 DESIGN = "choreographed"
 
 

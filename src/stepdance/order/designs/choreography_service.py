@@ -18,39 +18,12 @@ from pathlib import Path
 from stepdance.bus import Bus, Client, ConsumerSettings, open_catalog
 from stepdance.bus.retry import Backoff
 from stepdance.bus.transports import open_transport
-from stepdance.order.channels import Channel, open_channel
-from stepdance.order.db import open_service_db
+from stepdance.order.channels import Channel
 from stepdance.order.designs import choreography_subscriptions as s
-from stepdance.order.designs.choreography_participant import Service, attach, ensure_event_bus
+from stepdance.order.designs.base import open_service
+from stepdance.order.designs.choreography_participant import attach, ensure_event_bus
 from stepdance.order.faults import Faults
-from stepdance.order.inventory import Inventory
-from stepdance.order.model import DEFAULT_LIMIT_CENTS
-from stepdance.order.notification import Notification
-from stepdance.order.orders import Orders
-from stepdance.order.payment import Payment
 from stepdance.settings import Settings
-
-
-def open_service(
-    service: str,
-    url: str | None,
-    data_dir: Path,
-    *,
-    faults: Faults | None = None,
-    channel: Channel | None = None,
-    limit_cents: int = DEFAULT_LIMIT_CENTS,
-) -> Service:
-    """``service``'s object over its own database (see :func:`~stepdance.order.db.open_service_db`)."""
-    if service not in s.PARTICIPANTS:
-        raise ValueError(f"unknown service {service!r} (one of {', '.join(s.PARTICIPANTS)})")
-    engine = open_service_db(service, url, data_dir)
-    if service == "payment":
-        return Payment(engine, limit_cents=limit_cents, faults=faults).create()
-    if service == "inventory":
-        return Inventory(engine, faults).create()
-    if service == "notification":
-        return Notification(engine, channel or open_channel(None, data_dir), faults).create()
-    return Orders(engine).create()
 
 
 async def serve(
