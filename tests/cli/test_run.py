@@ -62,3 +62,11 @@ def test_a_wrong_flag_or_address_is_one_clear_line(args: list[str], said: str, t
     assert result.exit_code == 2
     assert said in " ".join(result.output.split())
     assert "Traceback" not in result.output
+
+
+def test_a_data_directory_that_cannot_be_made_is_named(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    result = CliRunner().invoke(app, ["run", "--design", "orchestrated", "--data-dir", str(blocker / "sub")])
+    assert result.exit_code == 2, result.exception
+    assert "cannot use the data directory" in " ".join(result.output.split())

@@ -52,7 +52,12 @@ async def _serve(name: str, settings: Settings) -> None:
         problem = await asyncio.to_thread(unreachable, url)
         if problem is not None:
             raise DeploymentError(f"cannot reach {what} at {url}: {problem}")
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DeploymentError(
+            f"cannot use the data directory {settings.data_dir}: {error.strerror}"
+        ) from None
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     assert task is not None

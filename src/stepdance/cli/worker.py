@@ -101,7 +101,12 @@ async def _serve_saga(engine: Engine, settings: Settings, stack: contextlib.Asyn
     from stepdance.order.designs.base import open_services
     from stepdance.order.designs.tasks import SagaTasks
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DeploymentError(
+            f"cannot use the data directory {settings.data_dir}: {error.strerror}"
+        ) from None
     services = open_services(settings.services, settings.data_dir)
     stack.callback(services.dispose)
     tasks = SagaTasks(services)

@@ -68,7 +68,14 @@ async def open_design(
     executions to ``stepdance worker --saga`` processes sharing the store (this process only starts them)."""
     if name not in DESIGN_NAMES:
         raise DeploymentError(f"unknown design {name!r}: one of {', '.join(DESIGN_NAMES)}")
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if here is not None:
+        _check_here(name, here)
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DeploymentError(
+            f"cannot use the data directory {settings.data_dir}: {error.strerror}"
+        ) from None
     for what, url in _servers(name, settings):
         problem = await asyncio.to_thread(unreachable, url)
         if problem is not None:
@@ -107,6 +114,18 @@ async def open_design(
         await _started(f"the {name} design", design.start, settings.bus if name != "orchestrated" else "")
         stack.push_async_callback(design.stop)
         yield Running(design, services, settings, where)
+
+
+def _check_here(name: str, here: Sequence[str]) -> None:
+    known = choreography_subscriptions.PARTICIPANTS
+    unknown = [service for service in here if service not in known]
+    if unknown:
+        raise DeploymentError(f"unknown services {', '.join(unknown)} in --here: one of {', '.join(known)}")
+    if name == "choreographed" and "orders" not in here:
+        raise DeploymentError(
+            "--here must include orders: orders are placed where the orders service runs "
+            "(run the others as `stepdance service NAME`)"
+        )
 
 
 def _servers(name: str, settings: Settings) -> list[tuple[str, str]]:
