@@ -85,6 +85,9 @@ class State:
     catchers: tuple[Catcher, ...] = ()
     # Parallel branches; Map has exactly one (its ItemProcessor / Iterator).
     branches: tuple[Machine, ...] = ()
+    # Whether any of its JSONPath expressions may read the context object ($$); JSONata states always may.
+    # A state that cannot is evaluated without building it.
+    uses_context: bool = True
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.raw.get(key, default)
@@ -130,7 +133,19 @@ def _state(name: str, raw: dict[str, Any], top: QueryLanguage) -> State:
         retriers=tuple(Retrier.from_json(r) for r in raw.get("Retry", ())),
         catchers=tuple(Catcher.from_json(c) for c in raw.get("Catch", ())),
         branches=branches,
+        uses_context=language == "JSONata" or _mentions_context(raw),
     )
+
+
+def _mentions_context(value: Any) -> bool:
+    """Whether ``$$`` appears in any text of ``value`` (keys included: ``"x.$": "$$.Execution.Id"``)."""
+    if isinstance(value, str):
+        return "$$" in value
+    if isinstance(value, dict):
+        return any(_mentions_context(k) or _mentions_context(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_mentions_context(v) for v in value)
+    return False
 
 
 @dataclass(frozen=True, slots=True)

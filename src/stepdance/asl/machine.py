@@ -18,6 +18,7 @@ import zlib
 from collections import ChainMap, deque
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
 from stepdance.asl import dataflow, errors, history, states
@@ -49,6 +50,9 @@ _CLOSING = frozenset({"ExecutionFailed", "ExecutionSucceeded", "ExecutionAborted
 
 class _HistoryFull(Exception):
     """The next event would leave no room for the one that closes the execution."""
+
+
+_NO_CONTEXT: Mapping[str, Any] = MappingProxyType({})
 
 
 def iso(ts: float) -> str:
@@ -243,8 +247,12 @@ class Run:
         return self._rng
 
     def scope(self, frame: Frame, **context: Any) -> Scope:
+        # The context object is built only for a state whose expressions may read it (most never do).
+        uses = self.state_of(frame).uses_context
         return Scope(
-            context=self.context(frame, **context), variables=self.variables(frame), random=self.rng()
+            context=self.context(frame, **context) if uses else _NO_CONTEXT,
+            variables=self.variables(frame),
+            random=self.rng(),
         )
 
     # ------------------------------------------------------------------ moving between states
