@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import threading
 from typing import Any
 
+from stepdance.asl.protocol import InvokeTask
 from stepdance.engine import Client, Engine, TaskContext, TaskFailure, idempotency_key
+from stepdance.engine.handlers import Handlers
+from stepdance.engine.invoker import Invoker
 from tests.engine.machines import chain, history, machine, run, task, types
 
 
@@ -164,3 +168,20 @@ async def test_a_handler_past_its_timeout_fails_the_task_and_is_cancelled(
     assert (described["status"], described["error"]) == ("FAILED", "States.Timeout")
     await asyncio.wait_for(cancelled.wait(), 5)
     assert "TaskTimedOut" in types(await history(client, described["executionArn"]))
+
+
+async def test_an_invoker_stopped_before_its_async_handlers_start_leaves_no_coroutine_unawaited() -> None:
+    handlers = Handlers()
+
+    async def slow(_: Any) -> None:
+        await asyncio.sleep(60)
+
+    handlers.register("slow", slow)
+    invoker = Invoker(handlers, 1, lambda *_: None)
+    for i in range(5):
+        invoker.start(
+            f"arn-{i}", InvokeTask(task_id="t", kind="handler", resource="slow", payload={}, state_name="S")
+        )
+    tasks = invoker.stop()  # in the same tick: none of the handlers' tasks has started
+    await asyncio.gather(*tasks, return_exceptions=True)
+    gc.collect()  # a coroutine never awaited warns when collected; warnings are errors here

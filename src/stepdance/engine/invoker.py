@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
 
 from stepdance.asl.protocol import InvokeTask, Signal
-from stepdance.engine.handlers import Handlers, TaskContext, run_async, run_sync, unresolved
+from stepdance.engine.handlers import Call, Handlers, TaskContext, run_async, run_sync, unresolved
 
 Done = Callable[[str, InvokeTask, Signal], None]  # (execution arn, the command, its outcome)
 
@@ -49,7 +48,7 @@ class Invoker:
         )
         key = (arn, command.task_id)
         if call.handler.is_async:
-            self._running[key] = loop.create_task(self._await(arn, command, run_async(call, context)))
+            self._running[key] = loop.create_task(self._await(arn, command, call, context))
         else:
             self._running[key] = self._pool.submit(lambda: self._post(arn, command, run_sync(call, context)))
 
@@ -68,8 +67,10 @@ class Invoker:
         self._pool.shutdown(wait=False, cancel_futures=True)
         return tasks
 
-    async def _await(self, arn: str, command: InvokeTask, outcome: Coroutine[Any, Any, Signal]) -> None:
-        signal = await outcome
+    async def _await(self, arn: str, command: InvokeTask, call: Call, context: TaskContext) -> None:
+        # The handler's coroutine is made here, inside the task: made outside, a task cancelled before it
+        # started (a stopping engine) would leave it never awaited.
+        signal = await run_async(call, context)
         self._running.pop((arn, command.task_id), None)
         self._done(arn, command, signal)
 
