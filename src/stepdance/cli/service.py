@@ -18,7 +18,7 @@ from typing import Annotated
 
 import typer
 
-from stepdance.order.deployment import DeploymentError, unreachable
+from stepdance.order.deployment import DeploymentError, check_reachable, make_data_dir
 from stepdance.settings import Settings
 
 
@@ -48,16 +48,8 @@ def service_cmd(
 async def _serve(name: str, settings: Settings) -> None:
     from stepdance.order.designs.choreography_service import serve
 
-    for what, url in (("the bus", settings.bus), ("the bus catalog", settings.catalog)):
-        problem = await asyncio.to_thread(unreachable, url)
-        if problem is not None:
-            raise DeploymentError(f"cannot reach {what} at {url}: {problem}")
-    try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise DeploymentError(
-            f"cannot use the data directory {settings.data_dir}: {error.strerror}"
-        ) from None
+    await check_reachable([("the bus", settings.bus), ("the bus catalog", settings.catalog)])
+    make_data_dir(settings)
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     assert task is not None

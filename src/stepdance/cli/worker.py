@@ -21,7 +21,7 @@ import typer
 
 from stepdance.bus.transports import TransportError
 from stepdance.order.db import ServiceDbError
-from stepdance.order.deployment import DeploymentError, unreachable
+from stepdance.order.deployment import DeploymentError, check_reachable, make_data_dir
 from stepdance.settings import Settings
 from stepdance.store import StoreError
 
@@ -73,10 +73,7 @@ async def run_worker(settings: Settings, handlers: str | None, *, saga: bool = F
             ("the bus", settings.bus),
             ("the bus catalog", settings.catalog),
         ]
-    for what, url in wanted:
-        problem = await asyncio.to_thread(unreachable, url) if url else None
-        if problem is not None:
-            raise DeploymentError(f"cannot reach {what} at {url}: {problem}")
+    await check_reachable(wanted)
     try:
         store = open_store(settings.store)
     except StoreError as error:
@@ -101,12 +98,7 @@ async def _serve_saga(engine: Engine, settings: Settings, stack: contextlib.Asyn
     from stepdance.order.designs.base import open_services
     from stepdance.order.designs.tasks import SagaTasks
 
-    try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise DeploymentError(
-            f"cannot use the data directory {settings.data_dir}: {error.strerror}"
-        ) from None
+    make_data_dir(settings)
     services = open_services(settings.services, settings.data_dir)
     stack.callback(services.dispose)
     tasks = SagaTasks(services)

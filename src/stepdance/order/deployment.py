@@ -70,16 +70,8 @@ async def open_design(
         raise DeploymentError(f"unknown design {name!r}: one of {', '.join(DESIGN_NAMES)}")
     if here is not None:
         _check_here(name, here)
-    try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise DeploymentError(
-            f"cannot use the data directory {settings.data_dir}: {error.strerror}"
-        ) from None
-    for what, url in _servers(name, settings):
-        problem = await asyncio.to_thread(unreachable, url)
-        if problem is not None:
-            raise DeploymentError(f"cannot reach {what} at {url}: {problem}")
+    make_data_dir(settings)
+    await check_reachable(_servers(name, settings))
     async with AsyncExitStack() as stack:
         services = _guarded(
             "the services' databases",
@@ -114,6 +106,24 @@ async def open_design(
         await _started(f"the {name} design", design.start, settings.bus if name != "orchestrated" else "")
         stack.push_async_callback(design.stop)
         yield Running(design, services, settings, where)
+
+
+def make_data_dir(settings: Settings) -> None:
+    """The data directory, made if missing; DeploymentError naming it when it cannot be."""
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DeploymentError(
+            f"cannot use the data directory {settings.data_dir}: {error.strerror}"
+        ) from None
+
+
+async def check_reachable(servers: Sequence[tuple[str, str]]) -> None:
+    """DeploymentError naming the first of ``(what, url)`` whose server does not answer."""
+    for what, url in servers:
+        problem = await asyncio.to_thread(unreachable, url) if url else None
+        if problem is not None:
+            raise DeploymentError(f"cannot reach {what} at {url}: {problem}")
 
 
 def _check_here(name: str, here: Sequence[str]) -> None:
