@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Column, Engine, MetaData, String, Table, create_engine, event, insert
 
 from _bus_sides import FETCH_WAIT, Advance, Side, Stalled
+from stepdance.aio import wait_event
 from stepdance.bus import (
     Bus,
     Client,
@@ -126,7 +127,7 @@ async def bus_side(url: str, topic: str, group: str, used: list[tuple[str, str]]
         reported = 0
         while reported < count:
             progressed.clear()
-            if done == reported and not await _woken(progressed):
+            if done == reported and not await wait_event(progressed, FETCH_WAIT):
                 raise Stalled(f"stepdance bus {url}: no inbox commit for {FETCH_WAIT}s after {done}")
             advance(done - reported)
             reported = done
@@ -140,12 +141,3 @@ async def bus_side(url: str, topic: str, group: str, used: list[tuple[str, str]]
         scratch.cleanup()
 
     return Side(publish, consume, close)
-
-
-async def _woken(event: asyncio.Event) -> bool:
-    try:
-        async with asyncio.timeout(FETCH_WAIT):
-            await event.wait()
-    except TimeoutError:
-        return False
-    return True

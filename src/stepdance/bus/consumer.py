@@ -77,17 +77,6 @@ class Consumer(ABC):
         """Ack or nack every delivery; never raise."""
 
 
-async def wait_event(event: asyncio.Event, seconds: float) -> bool:
-    """Whether ``event`` was set within ``seconds``. (``asyncio.wait_for`` may swallow a cancellation that
-    arrives as the event is set, on Python 3.11; ``asyncio.timeout`` does not.)"""
-    try:
-        async with asyncio.timeout(seconds):
-            await event.wait()
-    except TimeoutError:
-        return False
-    return True
-
-
 async def _close(subscription: Subscription) -> None:
     try:
         await subscription.close()

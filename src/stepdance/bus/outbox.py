@@ -49,8 +49,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, CursorResult
 
+from stepdance.aio import wait_event
 from stepdance.bus import headers as h
-from stepdance.bus.consumer import wait_event
 from stepdance.bus.envelope import DEFAULT_MAX_ENTRY_BYTES, check_entry, event_time, iso_time
 
 if TYPE_CHECKING:

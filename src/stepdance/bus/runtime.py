@@ -27,10 +27,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
+from stepdance.aio import wait_event
 from stepdance.bus import archiver, names, replay
 from stepdance.bus import headers as h
 from stepdance.bus.catalog import Catalog
-from stepdance.bus.consumer import Consumer, ConsumerSettings, wait_event
+from stepdance.bus.consumer import Consumer, ConsumerSettings
 from stepdance.bus.definitions import Definitions, Target
 from stepdance.bus.delivery import TargetConsumer
 from stepdance.bus.envelope import (

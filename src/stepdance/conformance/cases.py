@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from stepdance.conformance.results import Unreadable
 
 
 class CaseFormatError(ValueError):
@@ -117,3 +120,23 @@ def load_case(path: Path) -> Case:
 def case_files(folder: Path) -> list[Path]:
     """The ``*.json`` files of a corpus folder and its sub-folders, in a stable order."""
     return sorted(path for path in folder.rglob("*.json") if path.is_file())
+
+
+def read_folder(
+    folder: Path, only: str | None, wanted: Callable[[Case], bool]
+) -> tuple[list[Case], list[Unreadable]]:
+    """The cases under ``folder`` that ``wanted`` keeps (and whose id contains ``only``, if given), and the
+    files that are not cases. Raises OSError when the folder cannot be read."""
+    if not folder.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(folder))
+    cases: list[Case] = []
+    unreadable: list[Unreadable] = []
+    for path in case_files(folder):
+        try:
+            case = load_case(path)
+        except CaseFormatError as exc:
+            unreadable.append(Unreadable(str(path), str(exc)))
+            continue
+        if wanted(case) and (only is None or only in case.id):
+            cases.append(case)
+    return cases, unreadable

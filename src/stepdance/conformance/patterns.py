@@ -7,7 +7,6 @@ line), as ``check.py --message`` requires.
 
 from __future__ import annotations
 
-import errno
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from stepdance.bus.patterns import InvalidEvent, InvalidEventPattern, test_event_pattern
-from stepdance.conformance.cases import Case, CaseFormatError, PatternCase, case_files, load_case
+from stepdance.conformance.cases import PatternCase, read_folder
 from stepdance.conformance.results import Outcome, Report, Unreadable
 
 SECTION = "patterns"
@@ -37,18 +36,8 @@ class Verdict:
 
 def load_pattern_folder(folder: Path, only: str | None = None) -> LoadedPatterns:
     """The pattern cases under ``folder`` (other kinds are left out). Raises OSError if it cannot be read."""
-    if not folder.is_dir():
-        raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(folder))
-    loaded = LoadedPatterns()
-    for path in case_files(folder):
-        try:
-            case: Case = load_case(path)
-        except CaseFormatError as exc:
-            loaded.unreadable.append(Unreadable(str(path), str(exc)))
-            continue
-        if isinstance(case, PatternCase) and (only is None or only in case.id):
-            loaded.cases.append(case)
-    return loaded
+    cases, unreadable = read_folder(folder, only, lambda case: isinstance(case, PatternCase))
+    return LoadedPatterns([c for c in cases if isinstance(c, PatternCase)], unreadable)
 
 
 def run_pattern_cases(

@@ -9,7 +9,6 @@ interpreter or from the comparison, or a case that runs past its time limit is a
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import secrets
 import signal
 import threading
@@ -23,14 +22,11 @@ from typing import Any
 
 from stepdance.asl.definition import Definition, DefinitionError
 from stepdance.conformance.cases import (
-    Case,
-    CaseFormatError,
     ChoiceCase,
     ChoicePair,
     ExecutionCase,
     PatternCase,
-    case_files,
-    load_case,
+    read_folder,
 )
 from stepdance.conformance.compare import ActualExecution, compare_choice_pair, compare_execution
 from stepdance.conformance.results import Outcome, Report, Unreadable
@@ -62,18 +58,8 @@ class Loaded:
 def load_folder(folder: Path, only: str | None = None) -> Loaded:
     """The execution and Choice cases under ``folder`` (pattern cases are left out), those whose id contains
     ``only`` if given. Raises OSError when the folder cannot be read."""
-    if not folder.is_dir():
-        raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(folder))
-    loaded = Loaded()
-    for path in case_files(folder):
-        try:
-            case: Case = load_case(path)
-        except CaseFormatError as exc:
-            loaded.unreadable.append(Unreadable(str(path), str(exc)))
-            continue
-        if not isinstance(case, PatternCase) and (only is None or only in case.id):
-            loaded.cases.append(case)
-    return loaded
+    cases, unreadable = read_folder(folder, only, lambda case: not isinstance(case, PatternCase))
+    return Loaded([c for c in cases if isinstance(c, ExecutionCase | ChoiceCase)], unreadable)
 
 
 def run_folder(folder: Path, only: str | None = None, on_outcome: OnOutcome | None = None) -> Report:

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from stepdance.engine.aio import wait_event
+from stepdance.aio import wait_event
 from stepdance.engine.signals import decode
 from stepdance.store import StoreError
 

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
+from stepdance.aio import wait_event
 from stepdance.asl import machine
 from stepdance.asl.definition import Definition
 from stepdance.asl.protocol import (
@@ -37,7 +38,6 @@ from stepdance.asl.protocol import (
 )
 from stepdance.engine import background
 from stepdance.engine.actor import Actor
-from stepdance.engine.aio import wait_event
 from stepdance.engine.changes import Pending, extend, invocation
 from stepdance.engine.committer import GroupCommitter
 from stepdance.engine.events import PUT_EVENTS, EventsClient, put_events_handler

@@ -13,7 +13,7 @@ import itertools
 import time
 from collections.abc import Callable
 
-from stepdance.engine.aio import wait_event
+from stepdance.aio import wait_event
 
 Fire = Callable[[str, str], None]  # (execution arn, timer id)
 
