@@ -11,22 +11,7 @@ import pytest
 
 from stepdance.bus import Bus, Client, archiver, handler_arn
 from stepdance.bus.errors import ResourceAlreadyExistsException, ValidationException
-from tests.bus.core_fixtures import (
-    SETTINGS,
-    Clock,
-    bus,
-    bus_name,
-    catalog,
-    clock,
-    entry,
-    events,
-    eventually,
-    settings,
-    transport,
-    transport_kind,
-)
-
-__all__ = ["bus", "bus_name", "catalog", "clock", "events", "settings", "transport", "transport_kind"]
+from tests.bus.core_fixtures import SETTINGS, Clock, entry, eventually
 
 
 async def archive(events: Client, bus_name: str, name: str = "all", **fields: Any) -> str:

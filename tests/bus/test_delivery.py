@@ -12,34 +12,7 @@ import pytest
 
 from stepdance.bus import Bus, Client, DeliveryContext, TargetFailure, handler_arn, names
 from stepdance.bus.transports import Message
-from tests.bus.core_fixtures import (
-    BACKENDS,
-    SETTINGS,
-    Clock,
-    bus,
-    bus_name,
-    catalog,
-    clean_shared_servers,
-    clock,
-    entry,
-    events,
-    eventually,
-    settings,
-    transport,
-    transport_kind,
-)
-
-__all__ = [
-    "bus",
-    "bus_name",
-    "catalog",
-    "clean_shared_servers",
-    "clock",
-    "events",
-    "settings",
-    "transport",
-    "transport_kind",
-]
+from tests.bus.core_fixtures import BACKENDS, SETTINGS, Clock, entry, eventually
 
 on_every_transport = pytest.mark.parametrize("transport_kind", BACKENDS, indirect=True)
 

@@ -41,22 +41,8 @@ from stepdance.bus import (
     OutboxRelay,
     handler_arn,
 )
-from tests.bus.core_fixtures import (
-    SETTINGS,
-    bus,
-    bus_name,
-    catalog,
-    clock,
-    entry,
-    events,
-    eventually,
-    settings,
-    transport,
-    transport_kind,
-)
+from tests.bus.core_fixtures import SETTINGS, entry, eventually
 from tests.store.backends import POSTGRES, postgres_reachable
-
-__all__ = ["bus", "bus_name", "catalog", "clock", "events", "settings", "transport", "transport_kind"]
 
 
 class Boom(Exception):

@@ -13,19 +13,7 @@ from stepdance.bus import Bus, Client
 from stepdance.bus.envelope import entry_size
 from stepdance.bus.errors import ValidationException
 from stepdance.bus.transports import Transport
-from tests.bus.core_fixtures import (
-    bus,
-    bus_name,
-    catalog,
-    clock,
-    entry,
-    events,
-    settings,
-    transport,
-    transport_kind,
-)
-
-__all__ = ["bus", "bus_name", "catalog", "clock", "events", "settings", "transport", "transport_kind"]
+from tests.bus.core_fixtures import entry
 
 
 async def test_a_bad_entry_fails_alone_and_the_others_are_accepted(events: Client) -> None:

@@ -15,19 +15,7 @@ from stepdance.bus.errors import (
     ResourceNotFoundException,
     ValidationException,
 )
-from tests.bus.core_fixtures import (
-    SETTINGS,
-    bus,
-    bus_name,
-    catalog,
-    clock,
-    events,
-    settings,
-    transport,
-    transport_kind,
-)
-
-__all__ = ["bus", "bus_name", "catalog", "clock", "events", "settings", "transport", "transport_kind"]
+from tests.bus.core_fixtures import SETTINGS
 
 PATTERN = json.dumps({"source": ["shop"]})
 HANDLER = handler_arn(SETTINGS, "reserve")

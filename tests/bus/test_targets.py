@@ -18,20 +18,7 @@ from stepdance.engine import Client as EngineClient
 from stepdance.engine import Engine
 from stepdance.settings import Settings
 from stepdance.store import open_store
-from tests.bus.core_fixtures import (
-    bus,
-    bus_name,
-    catalog,
-    clock,
-    entry,
-    events,
-    eventually,
-    settings,
-    transport,
-    transport_kind,
-)
-
-__all__ = ["bus", "bus_name", "catalog", "clock", "events", "settings", "transport", "transport_kind"]
+from tests.bus.core_fixtures import entry, eventually
 
 
 class Endpoint:
