@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,7 +95,8 @@ async def open_design(
             where["store"] = settings.store
             engine = Engine(store, settings, worker=worker)
             await engine.start()
-            stack.push_async_callback(engine.stop)
+            stop_engine = _once(engine.stop)
+            stack.push_async_callback(stop_engine)
             if name == "hybrid":
                 bus = _bus(settings, stack, where)
                 await _started("the bus", bus.start, settings.bus)
@@ -105,7 +106,24 @@ async def open_design(
                 design = Orchestrated(services, engine, settings)
         await _started(f"the {name} design", design.start, settings.bus if name != "orchestrated" else "")
         stack.push_async_callback(design.stop)
+        if name != "choreographed":
+            # The engine stops before the design lets go of the services: a task it would still run (a
+            # notification after the decision) must not reach a service being closed.
+            stack.push_async_callback(stop_engine)
         yield Running(design, services, settings, where)
+
+
+def _once(stop: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+    """``stop``, run by the first call only (it is pushed twice: for a failed start and before the design)."""
+    done = False
+
+    async def once() -> None:
+        nonlocal done
+        if not done:
+            done = True
+            await stop()
+
+    return once
 
 
 def make_data_dir(settings: Settings) -> None:

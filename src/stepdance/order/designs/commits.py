@@ -57,10 +57,13 @@ class GroupCommit:
         self._queue: list[tuple[_Call[Any], asyncio.Future[Any]]] = []
         self._writer: asyncio.Task[None] | None = None
         self._thread: ThreadPoolExecutor | None = None
+        self._closed = False
 
     async def run(self, fn: Callable[[Connection | None], R]) -> R:
         """``fn(tx)``'s result once its changes are committed; its error (after the commit when its changes
         are kept). ``tx`` is None when calls are not grouped: the service then begins its own."""
+        if self._closed:
+            raise RuntimeError("the service's calls are closed")
         if not self.grouped:
             return await asyncio.to_thread(fn, None)
         loop = asyncio.get_running_loop()
@@ -98,9 +101,11 @@ class GroupCommit:
                 call.run(connection, cursor, self.keep)
 
     def close(self) -> None:
-        """Let the writer thread go (after the batch it is writing, if any)."""
+        """Let the writer thread go once the batch it is writing, if any, is done (so its connection is back
+        in the pool before the service's engine is disposed); later calls are refused."""
+        self._closed = True
         if self._thread is not None:
-            self._thread.shutdown(wait=False)
+            self._thread.shutdown(wait=True)
             self._thread = None
 
 
