@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -245,12 +245,7 @@ class Catalog:
 
     def create_bus(self, record: BusRecord) -> bool:
         with mapped(), self.writer.begin() as conn:
-            values = dict(
-                name=record.name,
-                description=record.description,
-                created=record.created,
-                modified=record.modified,
-            )
+            values = _row(record)
             return _insert_ignore(conn, self.t["buses"], values) == 1
 
     def get_bus(self, name: str) -> BusRecord | None:
@@ -267,15 +262,7 @@ class Catalog:
     # ------------------------------------------------------------------ rules and targets
 
     def put_rule(self, record: RuleRecord) -> None:
-        values = dict(
-            bus=record.bus,
-            name=record.name,
-            pattern=record.pattern,
-            state=record.state,
-            description=record.description,
-            created=record.created,
-            modified=record.modified,
-        )
+        values = _row(record)
         with mapped(), self.writer.begin() as conn:
             _upsert(conn, self.t["rules"], values, ["bus", "name"], keep=["created"])
 
@@ -343,15 +330,7 @@ class Catalog:
     # ------------------------------------------------------------------ archives
 
     def create_archive(self, record: ArchiveRecord) -> bool:
-        values = dict(
-            name=record.name,
-            bus=record.bus,
-            pattern=record.pattern,
-            description=record.description,
-            retention_days=record.retention_days,
-            state=record.state,
-            created=record.created,
-        )
+        values = _row(record)
         with mapped(), self.writer.begin() as conn:
             return _insert_ignore(conn, self.t["archives"], values) == 1
 
@@ -580,3 +559,8 @@ def open_catalog(url: str, *, schema: str | None = None, prefix: str = "") -> Ca
     catalog = Catalog(writer, reader, schema=schema, prefix=prefix)
     catalog.create_schema()
     return catalog
+
+
+def _row(record: Any) -> dict[str, Any]:
+    """A record's fields as the values of its row (the columns are named after them)."""
+    return {f.name: getattr(record, f.name) for f in fields(record)}

@@ -21,7 +21,7 @@ import typer
 
 from stepdance.bus.transports import TransportError
 from stepdance.order.db import ServiceDbError
-from stepdance.order.deployment import DeploymentError, check_reachable, make_data_dir
+from stepdance.order.deployment import DeploymentError, check_reachable, make_data_dir, open_bus
 from stepdance.settings import Settings
 from stepdance.store import StoreError
 
@@ -84,6 +84,9 @@ async def run_worker(settings: Settings, handlers: str | None, *, saga: bool = F
         if saga:
             try:
                 count += await _serve_saga(engine, settings, stack)
+            except DeploymentError:
+                store.close()
+                raise
             except (StoreError, ServiceDbError, TransportError, ValueError) as error:
                 store.close()
                 raise DeploymentError(f"cannot serve the order saga: {error}") from None
@@ -92,9 +95,7 @@ async def run_worker(settings: Settings, handlers: str | None, *, saga: bool = F
 
 async def _serve_saga(engine: Engine, settings: Settings, stack: contextlib.AsyncExitStack) -> int:
     """Register the order saga's task handlers and putEvents on ``engine``; how many resources."""
-    from stepdance.bus import Bus, open_catalog
     from stepdance.bus import Client as EventsClient
-    from stepdance.bus.transports import open_transport
     from stepdance.order.designs.base import open_services
     from stepdance.order.designs.tasks import SagaTasks
 
@@ -105,10 +106,7 @@ async def _serve_saga(engine: Engine, settings: Settings, stack: contextlib.Asyn
     stack.callback(tasks.close)
     before = len(engine.handlers)
     tasks.register(engine)
-    catalog = open_catalog(settings.catalog)
-    stack.callback(catalog.close)
-    bus = Bus(catalog, open_transport(settings.bus), settings)
-    stack.push_async_callback(bus.transport.close)
+    bus = open_bus(settings, stack)
     await bus.start()
     stack.push_async_callback(bus.stop)
     engine.register_put_events(EventsClient(bus))

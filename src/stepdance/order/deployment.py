@@ -83,7 +83,7 @@ async def open_design(
         where = {"services": settings.services or str(settings.data_dir.resolve())}
         design: Design
         if name == "choreographed":
-            bus = _bus(settings, stack, where)
+            bus = open_bus(settings, stack, where)
             design = Choreographed(
                 services, bus, owns_bus=False, here=tuple(here or choreography_subscriptions.PARTICIPANTS)
             )
@@ -98,7 +98,7 @@ async def open_design(
             stop_engine = _once(engine.stop)
             stack.push_async_callback(stop_engine)
             if name == "hybrid":
-                bus = _bus(settings, stack, where)
+                bus = open_bus(settings, stack, where)
                 await _started("the bus", bus.start, settings.bus)
                 stack.push_async_callback(bus.stop)
                 design = Hybrid(services, engine, bus, settings)
@@ -181,7 +181,10 @@ def unreachable(url: str, seconds: float = 2.0) -> str | None:
     return None
 
 
-def _bus(settings: Settings, stack: AsyncExitStack, where: dict[str, str]) -> Bus:
+def open_bus(settings: Settings, stack: AsyncExitStack, where: dict[str, str] | None = None) -> Bus:
+    """The bus on ``settings``' catalog and transport (not started), closed with ``stack``; DeploymentError
+    naming what cannot be opened."""
+    where = {} if where is None else where
     catalog = _guarded(f"the bus catalog at {settings.catalog}", lambda: open_catalog(settings.catalog))
     stack.callback(catalog.close)
     transport = _guarded(f"the bus at {settings.bus}", lambda: open_transport(settings.bus))
