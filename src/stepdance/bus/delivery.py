@@ -25,6 +25,7 @@ from stepdance.bus.envelope import iso_time, parse_event
 from stepdance.bus.targets import DeliveryContext, TargetFailure, handler_name
 from stepdance.bus.transform import Delivered
 from stepdance.bus.transports import Delivery
+from stepdance.bus.transports.common import ack_all
 
 if TYPE_CHECKING:
     from stepdance.bus.runtime import Bus
@@ -44,7 +45,8 @@ class TargetConsumer(Consumer):
 
     async def handle_batch(self, deliveries: Sequence[Delivery]) -> None:
         ready: list[_Ready] = []
-        settling: list[Awaitable[None]] = []  # acks and dead letters of what is not to be invoked
+        skipped: list[Delivery] = []  # not this target's: acked together
+        settling: list[Awaitable[None]] = []  # dead letters, and nacks after a bug
         for delivery in deliveries:
             try:
                 outcome = self._prepare(delivery)
@@ -54,8 +56,12 @@ class TargetConsumer(Consumer):
                 continue
             if isinstance(outcome, _Ready):
                 ready.append(outcome)
+            elif outcome is None:
+                skipped.append(delivery)
             else:
                 settling.append(self._guarded(outcome, delivery))
+        if skipped:
+            self._log_failed_acks(await ack_all(skipped))
         if settling:
             await asyncio.gather(*settling)
         if not ready:
@@ -78,11 +84,14 @@ class TargetConsumer(Consumer):
             return
         # the usual outcome, all handled: the acks go out together (one round trip on most transports)
         pairs = list(zip(ready, outcomes, strict=True))
-        acks = [r.delivery.ack() for r, o in pairs if o is None]
         failed = [self._guarded(self._settle(r, o), r.delivery) for r, o in pairs if o is not None]
-        results = await asyncio.gather(*acks, *failed, return_exceptions=True)
-        for error in results[: len(acks)]:
-            if isinstance(error, Exception):  # the transport takes the delivery back after ack_wait
+        self._log_failed_acks(await ack_all([r.delivery for r, o in pairs if o is None]))
+        if failed:
+            await asyncio.gather(*failed)
+
+    def _log_failed_acks(self, outcomes: list[Exception | None]) -> None:
+        for error in outcomes:
+            if error is not None:  # the transport takes the delivery back after ack_wait
                 log.warning("acking a delivery to %s failed: %s", self.group, error)
 
     async def _single(self, ready: _Ready) -> None:
@@ -108,13 +117,14 @@ class TargetConsumer(Consumer):
             log.exception("delivery to %s failed unexpectedly", self.group)
             await delivery.nack(self.bus.consumer_settings.reconnect_seconds)
 
-    def _prepare(self, delivery: Delivery) -> _Ready | Awaitable[None]:
-        """The delivery ready to invoke, or what settles it here (an ack, a dead letter)."""
+    def _prepare(self, delivery: Delivery) -> _Ready | Awaitable[None] | None:
+        """The delivery ready to invoke, what settles it here (a dead letter), or None: not this target's,
+        to be acked."""
         message = delivery.message
         only = message.headers.get(h.ONLY_GROUP)
         found = self.bus.definitions.target(self.key)
         if (only and only != self.group) or found is None:
-            return delivery.ack()
+            return None
         rule, target = found
         try:
             text = message.body.decode()
@@ -127,7 +137,7 @@ class TargetConsumer(Consumer):
         if isinstance(event, str):
             return self._dead(delivery, target, text, None, TargetFailure("MalformedEvent", event))
         if not only and not self._wanted(rule, event, message.headers):
-            return delivery.ack()
+            return None
         return self._ready(delivery, rule, target, event, text)
 
     @staticmethod

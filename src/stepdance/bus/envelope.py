@@ -173,9 +173,14 @@ def with_replay_name(event_text: str, replay_name: str) -> str:
 def parse_event(body: bytes | str) -> dict[str, Any] | str:
     """The event in a message body, or why it is not one (a poison message)."""
     try:
-        event = json.loads(body, parse_constant=_refuse)
-    except (ValueError, RecursionError) as error:
-        return f"the message is not JSON ({error})"
+        event = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        # orjson refuses some JSON the standard parser takes (integers beyond 64 bits, lone surrogates):
+        # that one decides, and names the error
+        try:
+            event = json.loads(body, parse_constant=_refuse)
+        except (ValueError, RecursionError) as error:
+            return f"the message is not JSON ({error})"
     if not isinstance(event, dict):
         return "the message is not a JSON object"
     missing = [name for name in ENVELOPE_FIELDS if name not in event]

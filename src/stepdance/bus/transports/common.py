@@ -94,6 +94,17 @@ class SettleOnce(Delivery):
                 self.settled = False  # it did not happen: the caller may try again
                 raise
 
+    def start_ack(self) -> Awaitable[None] | None:
+        """Begin acking now and return what to await for it (None: settled already). Transports that
+        gather acks into one round trip submit here, so acks begun together go out together."""
+        if self.settled:
+            return None
+        self.settled = True
+        return self._begin_ack()
+
+    def _begin_ack(self) -> Awaitable[None]:
+        return self._ack()
+
     async def nack(self, delay: float = 0.0) -> None:
         if not self.settled:
             self.settled = True
@@ -144,3 +155,31 @@ class Batcher(Generic[T, R]):
             for (_, future), result in zip(batch, results, strict=True):
                 if not future.done():
                     future.set_result(result)
+
+
+async def ack_all(deliveries: Sequence[Delivery]) -> list[Exception | None]:
+    """Ack every delivery; per delivery None or the error its ack failed with. The acks are all begun
+    before any is awaited (one XACK or commit for all where the transport gathers them) and awaited in
+    this one task: a task per ack costs more than the ack on the fast transports."""
+    started: list[tuple[Delivery, Awaitable[None] | None]] = [
+        (d, d.start_ack() if isinstance(d, SettleOnce) else d.ack()) for d in deliveries
+    ]
+    outcomes: list[Exception | None] = []
+    try:
+        for delivery, pending in started:
+            if pending is None:
+                outcomes.append(None)
+                continue
+            try:
+                await pending
+            except Exception as error:
+                if isinstance(delivery, SettleOnce):
+                    delivery.settled = False  # it did not happen: the caller may try again
+                outcomes.append(error)
+            else:
+                outcomes.append(None)
+    finally:
+        for _, pending in started[len(outcomes) + 1 :]:
+            if asyncio.iscoroutine(pending):
+                pending.close()  # cancelled before it was awaited
+    return outcomes

@@ -4,7 +4,8 @@ A topic ``t`` is the stream ``<prefix>:{t}`` (a hash tag, so a group's keys shar
 is a consumer group created at ``$`` (it sees what is published from then on); each subscription is a
 consumer of its own. ``fetch`` runs one script (:mod:`redis_scripts`) that hands out, in this order, nacked
 entries whose delay is over, entries idle longer than ``ack_wait`` (XPENDING IDLE + XCLAIM: their consumer
-died or hangs) and new entries (XREADGROUP); when there are none it blocks on XREADGROUP for new ones.
+died or hangs) and new entries (XREADGROUP); when there are none it waits for new ones (XREAD BLOCK) and
+runs the script again.
 ``attempt`` is the entry's delivery count in the group's pending list.
 
 An entry has one field, ``m``: the message's id, key and headers as a JSON line, then its body (one field
@@ -30,7 +31,6 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
 
 import redis.asyncio
 import redis.exceptions
@@ -130,17 +130,15 @@ class RedisSubscription(Subscription):
         deadline = loop.time() + max(wait, 0.0)
         pause = POLL_MIN
         while True:
-            entries, due_ms = await self._take(max_messages)
+            entries, due_ms, last = await self._take(max_messages)
             left = deadline - loop.time()
             if entries or left <= 0:
                 return self._deliveries(entries)
             nap = min(left, pause, self.ack_wait_ms / 2000)
             if due_ms >= 0:
                 nap = min(nap, due_ms / 1000)
-            entries = await self._read_new(max_messages, nap)
-            if entries:
-                return [RedisDelivery(self, id_, 1, _message(flat)) for id_, _, flat in entries]
-            pause = min(pause * 2, POLL_MAX)
+            if not await self._wait_new(last, nap):
+                pause = min(pause * 2, POLL_MAX)
 
     async def close(self) -> None:
         await self._acks.drain()
@@ -158,32 +156,35 @@ class RedisSubscription(Subscription):
     def ack(self, entry_id: bytes) -> asyncio.Future[None]:
         return self._acks.submit(entry_id)
 
-    async def _take(self, count: int) -> tuple[list[Any], int]:
+    async def _take(self, count: int) -> tuple[bytes, int, bytes]:
         keys, args = [self.stream, self.retry], [self.group, self.consumer, self.ack_wait_ms, count]
         async with mapped("fetch"):
-            entries, due_ms = await self.transport.fetch_script(keys=keys, args=args)
-        return entries, int(due_ms)
+            entries, due_ms, last = await self.transport.fetch_script(keys=keys, args=args)
+        return entries, int(due_ms), last
 
-    def _deliveries(self, flat: list[Any]) -> list[Delivery]:
-        """The deliveries of the fetch script's flat answer (see :data:`redis_scripts.FETCH`)."""
+    def _deliveries(self, blob: bytes) -> list[Delivery]:
+        """The deliveries of the fetch script's answer (see :data:`redis_scripts.FETCH`)."""
         out: list[Delivery] = []
-        i, end = 0, len(flat)
-        while i < end:
-            entry_id, count, n = flat[i], flat[i + 1], flat[i + 2]
-            out.append(RedisDelivery(self, entry_id, count, _message(flat[i + 3 : i + 3 + n])))
-            i += 3 + n
+        pos, end = 0, len(blob)
+        while pos < end:
+            newline = blob.index(b"\n", pos)
+            head = blob[pos:newline].split(b" ")
+            pos = newline + 1
+            fields = []
+            for size in head[2:]:
+                stop = pos + int(size)
+                fields.append(blob[pos:stop])
+                pos = stop
+            out.append(RedisDelivery(self, head[0], int(head[1]), _message(fields)))
         return out
 
-    async def _read_new(self, count: int, wait: float) -> list[Any]:
-        """New entries, blocking up to ``wait`` for the first (XREADGROUP BLOCK)."""
+    async def _wait_new(self, last: bytes, wait: float) -> bool:
+        """Whether an entry newer than ``last`` came within ``wait`` (XREAD BLOCK: it only waits; the fetch
+        script then takes the entries, so they are parsed once, from its compact answer)."""
         block_ms = max(1, int(wait * 1000))
         async with mapped("fetch"):
-            read = await self.transport.client.xreadgroup(
-                self.group, self.consumer, {self.stream: ">"}, count=count, block=block_ms
-            )
-        if not read:
-            return []
-        return [(id_, 1, [x for pair in fields.items() for x in pair]) for id_, fields in read[0][1]]
+            read = await self.transport.client.xread({self.stream: last}, count=1, block=block_ms)
+        return bool(read)
 
     async def _xack(self, entry_ids: Sequence[bytes]) -> list[None]:
         async with mapped("ack"):
@@ -205,6 +206,9 @@ class RedisDelivery(SettleOnce):
 
     async def _ack(self) -> None:
         await self._subscription.ack(self._entry_id)
+
+    def _begin_ack(self) -> asyncio.Future[None]:
+        return self._subscription.ack(self._entry_id)
 
     async def _nack(self, delay: float) -> None:
         await self._subscription.nack(self._entry_id, self.attempt, delay)

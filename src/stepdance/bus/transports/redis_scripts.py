@@ -14,10 +14,11 @@ local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 """
 
-# ARGV: group, consumer, ack_wait_ms, count. Returns {entries, ms until the next retry is due or -1};
-# entries is flat, for each entry: id, delivery count, number of field items n, then the n field items
-# (flat rather than nested: the client parses every array it receives). Order: due retries, entries idle
-# longer than ack_wait (their consumer died or hangs), then new entries.
+# ARGV: group, consumer, ack_wait_ms, count. Returns {entries, ms until the next retry is due or -1,
+# the stream's last entry id or ''}. entries is ONE string (the client's parser costs per element, not per
+# byte): for each entry a line ``<id> <delivery count> <length of each field item...>`` then the field
+# items' bytes. Order: due retries, entries idle longer than ack_wait (their consumer died or hangs), then
+# new entries. The last id (only when nothing was taken) is where a blocking XREAD waits for new entries.
 FETCH = (
     """
 local stream, retry = KEYS[1], KEYS[2]
@@ -28,9 +29,9 @@ local ack_wait, count = tonumber(ARGV[3]), tonumber(ARGV[4])
     + """
 local out, taken = {}, 0
 local function push(id, deliveries, fields)
-  out[#out + 1] = id
-  out[#out + 1] = deliveries
-  out[#out + 1] = #fields
+  local head = {id, deliveries}
+  for i = 1, #fields do head[#head + 1] = #fields[i] end
+  out[#out + 1] = table.concat(head, ' ') .. '\\n'
   for i = 1, #fields do out[#out + 1] = fields[i] end
   taken = taken + 1
 end
@@ -61,12 +62,14 @@ if taken < count then
     for _, entry in ipairs(read[1][2]) do push(entry[1], 1, entry[2]) end
   end
 end
-local due = -1
+local due, last = -1, ''
 if taken == 0 then
   local first = redis.call('ZRANGE', retry, 0, 0, 'WITHSCORES')
   if first[2] then due = math.max(0, tonumber(first[2]) - now) end
+  local newest = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)[1]
+  last = newest and newest[1] or '0-0'
 end
-return {out, due}
+return {table.concat(out), due, last}
 """
 )
 

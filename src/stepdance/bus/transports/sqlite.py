@@ -24,7 +24,7 @@ import asyncio
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from typing import TypeVar, cast
@@ -177,8 +177,16 @@ class SqliteDelivery(SettleOnce):
         self._seq = claimed.seq
 
     async def _ack(self) -> None:
-        group_id, seq = self._subscription.group_id, self._seq
-        await self._subscription.transport.run(lambda conn: sqlite_log.remove(conn, group_id, seq))
+        await self._begin_ack()
+
+    def _begin_ack(self) -> Awaitable[None]:
+        group_id, seq, transport = self._subscription.group_id, self._seq, self._subscription.transport
+        submitted = transport.submit(lambda conn: sqlite_log.remove(conn, group_id, seq))
+
+        async def committed() -> None:
+            transport.result(await submitted)
+
+        return committed()
 
     async def _nack(self, delay: float) -> None:
         subscription = self._subscription
