@@ -6,9 +6,10 @@ through another service's inbox, over ``stepdance.bus`` on the transport under t
 - an :class:`~stepdance.bus.outbox.OutboxRelay` moves the committed events onto a
   :class:`~stepdance.bus.runtime.Bus` over the transport at ``url``;
 - a rule matches them and targets a Python handler;
-- the consuming service (its own SQLite file) records each event with ``batch.once(context)`` together with
-  its effect (a ``shipments`` row), a whole fetched batch in one transaction (``bus.register_batch`` and
-  ``inbox.each()``). An event counts as done when that transaction committed.
+- the consuming service (its own SQLite file) records a whole fetched batch in one transaction
+  (``bus.register_batch`` and ``inbox.each()``): the events not handled before (``batch.unhandled``, one
+  statement) and their effect (``shipments`` rows, one ``executemany``). An event counts as done when that
+  transaction committed.
 """
 
 from __future__ import annotations
@@ -76,24 +77,20 @@ async def bus_side(url: str, topic: str, group: str, used: list[tuple[str, str]]
     done = 0
     progressed = asyncio.Event()
 
-    def committed() -> None:
+    def committed(count: int) -> None:
         nonlocal done
-        done += 1
+        done += count
         progressed.set()
 
     ship = insert(shipments)  # built once, as a service would: only its parameters change per event
 
-    def record(items: list[tuple[dict[str, Any], DeliveryContext]]) -> list[Exception | None]:
+    def record(items: list[tuple[dict[str, Any], DeliveryContext]]) -> None:
         with inbox.each() as batch:
-            for event, context in items:
-                with batch.once(context) as tx:
-                    if tx is not None:  # None: a redelivery, handled already
-                        detail = event["detail"]
-                        tx.execute(ship, {"id": detail["order"], "body": detail["body"]})
-        for outcome in batch.outcomes:
-            if outcome is None:
-                loop.call_soon_threadsafe(committed)
-        return batch.outcomes
+            fresh = batch.unhandled(items)  # a redelivered event is not in it: handled already
+            if fresh:
+                rows = [{"id": e["detail"]["order"], "body": e["detail"]["body"]} for e, _ in fresh]
+                batch.connection.execute(ship, rows)
+        loop.call_soon_threadsafe(committed, len(fresh))
 
     bus.register_batch(HANDLER, record)
     await bus.start()

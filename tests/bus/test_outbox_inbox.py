@@ -41,7 +41,9 @@ from stepdance.bus import (
     OutboxRelay,
     handler_arn,
 )
+from stepdance.bus.inbox import GroupRolledBack
 from tests.bus.core_fixtures import SETTINGS, entry, eventually
+from tests.engine.crash_harness import wait_until
 from tests.store.backends import POSTGRES, postgres_reachable
 
 
@@ -303,3 +305,65 @@ def test_a_batch_commits_together_and_a_failing_block_rolls_back_alone(
     assert [type(o) for o in batch.outcomes] == [type(None), type(None), Boom, type(None)]
     assert reserved(engine, stock) == 2  # e-1 and e-3; e-0 was done, e-2 rolled back
     assert [inbox.handled(k) for k in ("e-1", "e-2", "e-3")] == [True, False, True]
+
+
+def test_a_batch_claimed_at_once_skips_what_was_handled_and_counts_a_repeated_event_once(
+    service_db: tuple[Engine, str],
+) -> None:
+    engine, suffix = service_db
+    stock, inbox = stock_table(engine, suffix), Inbox(engine, table=f"inbox_{suffix}")
+    with inbox.once("e-0") as tx:
+        assert tx is not None  # handled before the batch
+    items = [(n, key) for n, key in enumerate(["e-0", "e-1", "e-2", "e-1", *(f"x-{i}" for i in range(400))])]
+    with inbox.each() as batch:
+        fresh = batch.unhandled(items)
+        batch.connection.execute(update(stock).values(reserved=stock.c.reserved + len(fresh)))
+    assert [n for n, _ in fresh] == [1, 2, *range(4, 404)]  # past one claiming statement's rows too
+    assert reserved(engine, stock) == 402
+    with inbox.each() as batch:  # the whole batch delivered again: nothing is new
+        assert batch.unhandled(items) == []
+
+
+def test_a_failing_claimed_batch_rolls_back_whole(service_db: tuple[Engine, str]) -> None:
+    engine, suffix = service_db
+    stock, inbox = stock_table(engine, suffix), Inbox(engine, table=f"inbox_{suffix}")
+    items = [(None, "e-1"), (None, "e-2")]
+    with pytest.raises(Boom), inbox.each() as batch:
+        assert len(batch.unhandled(items)) == 2
+        batch.connection.execute(update(stock).values(reserved=stock.c.reserved + 2))
+        raise Boom
+    assert reserved(engine, stock) == 0
+    assert not inbox.handled("e-1") and not inbox.handled("e-2")
+    with inbox.each() as batch:  # the redelivery handles them
+        assert len(batch.unhandled(items)) == 2
+
+
+def test_a_batch_failing_in_a_group_commit_takes_the_shared_transaction_back_and_fails_the_others(
+    service_db: tuple[Engine, str],
+) -> None:
+    engine, suffix = service_db
+    stock = stock_table(engine, suffix)
+    inbox = Inbox(engine, table=f"inbox_{suffix}", group_commit=True)
+    outcome: list[BaseException | None] = []
+
+    def other() -> None:  # queues behind the failing batch, so it shares its transaction
+        try:
+            with inbox.each() as batch:
+                assert len(batch.unhandled([(None, "e-2")])) == 1
+                batch.connection.execute(update(stock).values(reserved=stock.c.reserved + 1))
+        except BaseException as error:
+            outcome.append(error)
+        else:
+            outcome.append(None)
+
+    queued = threading.Thread(target=other)
+    with pytest.raises(Boom), inbox.each() as batch:
+        batch.unhandled([(None, "e-1")])
+        batch.connection.execute(update(stock).values(reserved=stock.c.reserved + 1))
+        queued.start()
+        wait_until(lambda: inbox._group is not None and inbox._group._waiting == 1, 10, "the other batch")
+        raise Boom
+    queued.join(10)
+    assert [type(o) for o in outcome] == [GroupRolledBack]
+    assert reserved(engine, stock) == 0
+    assert not inbox.handled("e-1") and not inbox.handled("e-2")

@@ -9,9 +9,10 @@ Context (``00-<trace id>-<parent span id>-<flags>``); a caused event keeps the t
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Mapping
 from typing import Any
+
+from stepdance.bus.ids import span_id, trace_id
 
 CORRELATION = "correlation-id"
 CAUSATION = "causation-id"
@@ -26,7 +27,7 @@ _TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 
 
 def new_traceparent() -> str:
-    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+    return f"00-{trace_id()}-{span_id()}-01"
 
 
 def child_traceparent(parent: str | None) -> str:
@@ -34,7 +35,7 @@ def child_traceparent(parent: str | None) -> str:
     found = _TRACEPARENT.fullmatch(parent or "")
     if found is None:
         return new_traceparent()
-    return f"00-{found.group(1)}-{secrets.token_hex(8)}-{found.group(3)}"
+    return f"00-{found.group(1)}-{span_id()}-{found.group(3)}"
 
 
 def for_event(event_id: str, given: Mapping[str, str] | None = None) -> dict[str, str]:

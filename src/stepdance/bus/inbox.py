@@ -35,6 +35,15 @@ A batch handler (``bus.register_batch``) handles a whole fetched batch in ONE tr
 A block that raises rolls back its own savepoint (its effect and its inbox row) and the error is kept in
 ``batch.outcomes`` instead of propagating, so the others still commit; the bus retries only that event.
 ``each`` returns once the transaction committed; a failing commit raises, and then every event is retried.
+
+When the batch's effect is all or nothing, ``batch.unhandled(items)`` records every event of the batch in one
+statement and returns the items not handled before; the effect then goes in ``batch.connection`` (one
+``executemany`` for all, say). An error raised in the block rolls the whole batch back and fails every item::
+
+    def on_payments(items):
+        with inbox.each() as batch:
+            fresh = batch.unhandled(items)           # [(event, context), ...] seen for the first time
+            batch.connection.execute(insert(payments), [row(event) for event, _ in fresh])
 """
 
 from __future__ import annotations
@@ -43,13 +52,16 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Column, Engine, Float, MetaData, String, Table, bindparam, exists, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect, RootTransaction
 
 from stepdance.bus.targets import DeliveryContext
+
+T = TypeVar("T", bound=tuple[Any, Mapping[str, Any] | DeliveryContext | str])
+CLAIM_ROWS = 300  # rows per claiming statement: 900 parameters, under SQLite's oldest limit (999)
 
 
 def message_key(event: Mapping[str, Any] | DeliveryContext | str) -> str:
@@ -89,6 +101,7 @@ class Inbox:
             Column("processed_at", Float, nullable=False),
         )
         self._statements: dict[str, tuple[str, Sequence[str] | None]] = {}
+        self._claims: dict[tuple[str, int], str] = {}
         if create:
             self.table.metadata.create_all(engine, checkfirst=True)
 
@@ -115,7 +128,14 @@ class Inbox:
             self._group.member() if self._group is not None else _begun(self.engine)
         )
         with transaction as connection:
-            yield InboxBatch(self, connection, who)
+            try:
+                yield InboxBatch(self, connection, who)
+            except BaseException:
+                if self._group is not None:
+                    # the shared transaction holds this batch's work: it must not commit (a savepoint
+                    # around the batch would spare the others, but makes SQLite journal every statement)
+                    self._group.doom()
+                raise
 
     def _record(self, connection: Connection, values: dict[str, str]) -> bool:
         """Insert the inbox row; False when it is there already (handled before)."""
@@ -144,6 +164,19 @@ class Inbox:
             compiled = statement.compile(dialect=dialect)
             order = list(compiled.positiontup or ()) if compiled.positional else None
             found = self._statements[dialect.name] = (compiled.string, order)
+        return found
+
+    def _claim_sql(self, dialect: Dialect, rows: int) -> str:
+        """Insert ``rows`` inbox rows in one statement, answering the keys that were new."""
+        found = self._claims.get((dialect.name, rows))
+        if found is None:
+            mark = "?" if dialect.paramstyle == "qmark" else "%s"
+            table = dialect.identifier_preparer.format_table(self.table)
+            values = ", ".join([f"({mark}, {mark}, {mark})"] * rows)
+            found = self._claims[(dialect.name, rows)] = (
+                f"INSERT INTO {table} (consumer, message_key, processed_at) VALUES {values} "
+                "ON CONFLICT DO NOTHING RETURNING message_key"
+            )
         return found
 
     def handled(
@@ -187,6 +220,27 @@ class InboxBatch:
             cursor.execute("ROLLBACK TO SAVEPOINT inbox_each")
         cursor.execute("RELEASE SAVEPOINT inbox_each")
 
+    def unhandled(self, items: Sequence[T]) -> list[T]:
+        """The items (``(input, context)`` pairs, as a batch handler gets them) whose events this consumer
+        has not handled, recorded as handled in this transaction: one statement per ``CLAIM_ROWS`` items.
+        An event twice in ``items`` counts once."""
+        keys = [message_key(item[1]) for item in items]
+        new: set[str] = set()
+        now = self.inbox.clock()
+        for start in range(0, len(keys), CLAIM_ROWS):
+            chunk = keys[start : start + CLAIM_ROWS]
+            arguments: list[Any] = []
+            for key in chunk:
+                arguments += (self.consumer, key, now)
+            self._cursor.execute(self.inbox._claim_sql(self.connection.dialect, len(chunk)), arguments)
+            new.update(row[0] for row in self._cursor.fetchall())
+        fresh: list[T] = []
+        for item, key in zip(items, keys, strict=True):
+            if key in new:
+                new.discard(key)  # a second copy of the event in this batch is not new
+                fresh.append(item)
+        return fresh
+
 
 @contextmanager
 def _begun(engine: Engine) -> Iterator[Connection]:
@@ -210,15 +264,26 @@ class _Shared:
             self.connection.exec_driver_sql("BEGIN")
         self.done = threading.Event()
         self.error: BaseException | None = None
+        self.doomed = False  # a member failed without a savepoint of its own: roll back, fail them all
 
     def finish(self) -> None:
         try:
-            self.transaction.commit()
+            if self.doomed:
+                self.transaction.rollback()
+                self.error = GroupRolledBack(
+                    "the inbox's shared transaction was rolled back: a batch in it failed; try again"
+                )
+            else:
+                self.transaction.commit()
         except BaseException as error:
             self.error = error
         finally:
             self.connection.close()
             self.done.set()
+
+
+class GroupRolledBack(RuntimeError):
+    """Another member of a group commit failed, taking this member's work back with it."""
 
 
 class _GroupCommit:
@@ -228,6 +293,11 @@ class _GroupCommit:
         self._count = threading.Lock()  # guards _waiting
         self._waiting = 0
         self._open: _Shared | None = None
+
+    def doom(self) -> None:
+        """The member whose block runs failed: the open shared transaction rolls back."""
+        if self._open is not None:
+            self._open.doomed = True
 
     @contextmanager
     def member(self) -> Iterator[Connection]:

@@ -25,7 +25,6 @@ import contextlib
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,16 +40,15 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    delete,
     event,
-    insert,
-    select,
     update,
 )
-from sqlalchemy.engine import Connection, CursorResult
+from sqlalchemy.engine import Connection, CursorResult, Dialect
 
 from stepdance.aio import wait_event
 from stepdance.bus import headers as h
+from stepdance.bus import ids
+from stepdance.bus.driver_sql import cursor, placeholder, table_name
 from stepdance.bus.envelope import DEFAULT_MAX_ENTRY_BYTES, check_entry, event_time, iso_time
 
 if TYPE_CHECKING:
@@ -96,13 +94,13 @@ class Outbox:
             table,
             MetaData(schema=schema),
             Column("seq", Integer, primary_key=True, autoincrement=True),
-            Column("event_id", String(128), nullable=False, unique=True),
+            Column("event_id", String(128), nullable=False),
             Column("entry", Text, nullable=False),
             Column("headers", Text, nullable=False),
             Column("created", Float, nullable=False),
             Column("error", Text),  # why the bus refused it; such a row is not relayed again
         )
-        self._insert = insert(self.table)
+        self._sql: dict[str, _Statements] = {}
         self._notified = f"stepdance.outbox.{id(self)}"  # connection.info key: the transaction notified
         self._listeners: list[Callable[[], None]] = []
         self._lock = threading.Lock()
@@ -144,7 +142,7 @@ class Outbox:
         error = check_entry(entry, self.max_entry_bytes)
         if error is not None:
             raise OutboxEntryError(error.code, error.message)
-        event_id = str(uuid.uuid4())
+        event_id = ids.event_id()
         stored = dict(entry)
         now = self.clock()
         # the event happened now, with the state change, not when the relay gets to it
@@ -163,7 +161,8 @@ class Outbox:
         """Insert outbox rows in ``connection``'s transaction; the relay is woken once it commits."""
         if not rows:
             return
-        connection.execute(self._insert, rows)
+        values = [(r["event_id"], r["entry"], r["headers"], r["created"]) for r in rows]
+        cursor(connection).executemany(self._statements(connection.dialect).insert, values)
         transaction = connection.get_transaction()
         if connection.info.get(self._notified) is not transaction:
             # once per transaction: a listener per row would cost more than the row's insert
@@ -189,19 +188,46 @@ class Outbox:
             listener()
 
     def pending(self, limit: int) -> list[OutboxRow]:
-        t = self.table
-        statement = select(t.c.seq, t.c.event_id, t.c.entry, t.c.headers).where(t.c.error.is_(None))
         with self.engine.connect() as conn:
-            rows = conn.execute(statement.order_by(t.c.seq).limit(limit)).all()
-        return [OutboxRow(r.seq, r.event_id, orjson.loads(r.entry), orjson.loads(r.headers)) for r in rows]
+            found = cursor(conn)
+            found.execute(self._statements(conn.dialect).pending, (limit,))
+            rows = found.fetchall()
+        loads = orjson.loads
+        return [
+            OutboxRow(seq, event_id, loads(entry), loads(headers)) for seq, event_id, entry, headers in rows
+        ]
 
     def published(self, seqs: list[int]) -> None:
         with self.engine.begin() as conn:
-            conn.execute(delete(self.table).where(self.table.c.seq.in_(seqs)))
+            statements = self._statements(conn.dialect)
+            marks = ", ".join([statements.mark] * len(seqs))
+            cursor(conn).execute(f"{statements.delete} ({marks})", seqs)
+
+    def _statements(self, dialect: Dialect) -> _Statements:
+        found = self._sql.get(dialect.name)
+        if found is None:
+            mark, table = placeholder(dialect), table_name(dialect, self.table)
+            found = self._sql[dialect.name] = _Statements(
+                mark=mark,
+                insert=f"INSERT INTO {table} (event_id, entry, headers, created) "
+                f"VALUES ({mark}, {mark}, {mark}, {mark})",
+                pending=f"SELECT seq, event_id, entry, headers FROM {table} WHERE error IS NULL "
+                f"ORDER BY seq LIMIT {mark}",
+                delete=f"DELETE FROM {table} WHERE seq IN",
+            )
+        return found
 
     def refused(self, seq: int, error: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(update(self.table).where(self.table.c.seq == seq).values(error=error))
+
+
+@dataclass(frozen=True, slots=True)
+class _Statements:
+    mark: str
+    insert: str
+    pending: str
+    delete: str  # followed by the parenthesised list of seqs
 
 
 class OutboxTransaction:

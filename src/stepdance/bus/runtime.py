@@ -21,7 +21,6 @@ import contextlib
 import functools
 import logging
 import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -43,6 +42,7 @@ from stepdance.bus.envelope import (
     entry_size,
 )
 from stepdance.bus.errors import EventsError, ValidationException, constraint
+from stepdance.bus.ids import event_id as new_event_id
 from stepdance.bus.retry import Backoff
 from stepdance.bus.targets import (
     HTTP_TIMEOUT,
@@ -248,7 +248,7 @@ class Bus:
                 results[index] = error.result()
                 continue
             total += entry_size(entry)
-            event_id = ids[index] if ids is not None else str(uuid.uuid4())
+            event_id = ids[index] if ids is not None else new_event_id()
             given = headers[index] if headers is not None else None
             bus = names.bus_name(entry.get("EventBusName"))
             accepted.setdefault(bus, []).append((index, self._message(entry, event_id, given, now)))
