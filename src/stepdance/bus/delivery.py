@@ -160,10 +160,13 @@ class TargetConsumer(Consumer):
             age = TargetFailure("EventExpired", f"the event is {now - published:.0f} s old")
             return self._dead(delivery, target, text, MAX_AGE, age, attempts=delivery.attempt - 1)
         ready = _Ready(delivery, target, text, context, None, published)
+        delivered = (  # only an input template reads it: most targets take the event as it is
+            Delivered(rule.arn, rule.name, iso_time(published, millis=True))
+            if target.input.input_template is not None
+            else None
+        )
         try:
-            ready.input_text = target.input.render(
-                event, text, Delivered(rule.arn, rule.name, iso_time(published, millis=True))
-            )
+            ready.input_text = target.input.render(event, text, delivered)
         except TargetFailure as failure:
             return self._settle(ready, failure)
         return ready

@@ -282,7 +282,7 @@ class OutboxRelay:
             [r.entry for r in rows],
             ids=[r.event_id for r in rows],
             headers=[r.headers for r in rows],
-            detail_checked=True,
+            from_outbox=True,
         )
         done = []
         for row, result in zip(rows, answer["Entries"], strict=True):

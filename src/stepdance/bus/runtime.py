@@ -230,28 +230,39 @@ class Bus:
         ids: Sequence[str] | None = None,
         headers: Sequence[Mapping[str, str] | None] | None = None,
         limit_total: bool = False,
-        detail_checked: bool = False,
+        from_outbox: bool = False,
     ) -> dict[str, Any]:
         """PutEvents without the call's own limits (10 entries, their total size unless ``limit_total``):
         each entry is still checked on its own, and each bus's accepted entries go out in one transport
-        publish. For the outbox relay, which moves many rows in one round trip (``detail_checked``: their
-        Details were checked when the rows were written)."""
+        publish. For the outbox relay, which moves many rows in one round trip (``from_outbox``: the rows'
+        Details were checked and their headers made when they were written)."""
         definitions = await self.fresh()
         results: list[dict[str, Any]] = [{} for _ in entries]
         accepted: dict[str, list[tuple[int, Message]]] = {}
+        buses: dict[str | None, str | EntryError] = {}  # EventBusName -> the bus, checked once per call
         total, now = 0, self.clock()
+        published_at = repr(now)
         for index, entry in enumerate(entries):
-            error = check_entry(
-                entry, self.max_entry_bytes, detail_checked=detail_checked
-            ) or await self._check_bus(entry, definitions)
-            if error is not None:
-                results[index] = error.result()
+            checked = check_entry(entry, self.max_entry_bytes, detail_checked=from_outbox)
+            if checked is not None:
+                results[index] = checked.result()
                 continue
-            total += entry_size(entry)
+            given_bus = entry.get("EventBusName")
+            bus = buses.get(given_bus) if given_bus is None or isinstance(given_bus, str) else None
+            if bus is None:
+                bus = await self._check_bus(given_bus, definitions)
+                if given_bus is None or isinstance(given_bus, str):
+                    buses[given_bus] = bus
+            if isinstance(bus, EntryError):
+                results[index] = bus.result()
+                continue
+            if limit_total:
+                total += entry_size(entry)
             event_id = ids[index] if ids is not None else new_event_id()
             given = headers[index] if headers is not None else None
-            bus = names.bus_name(entry.get("EventBusName"))
-            accepted.setdefault(bus, []).append((index, self._message(entry, event_id, given, now)))
+            carried = dict(given) if from_outbox and given else h.for_event(event_id, given)
+            message = self._message(entry, event_id, carried, now, published_at)
+            accepted.setdefault(bus, []).append((index, message))
         if limit_total and total > self.max_entry_bytes:
             raise ValidationException("Total size of the entries in the request is over the limit.")
         for bus, items in accepted.items():
@@ -267,27 +278,30 @@ class Bus:
         failed = sum(1 for r in results if "ErrorCode" in r)
         return {"FailedEntryCount": failed, "Entries": results}
 
-    async def _check_bus(self, entry: Mapping[str, Any], definitions: Definitions) -> EntryError | None:
+    async def _check_bus(self, given: Any, definitions: Definitions) -> str | EntryError:
+        """The bus an entry's EventBusName names, or why it is refused."""
         try:
-            bus = names.bus_name(entry.get("EventBusName"))
+            bus = names.bus_name(given)
         except EventsError as error:
             return EntryError("InvalidArgument", error.message)
         if bus in definitions.buses or await self.store(self.catalog.get_bus, bus) is not None:
-            return None
+            return bus
         return EntryError("ResourceNotFoundException", f"Event bus {bus} does not exist.")
 
     def _message(
-        self, entry: Mapping[str, Any], event_id: str, given: Mapping[str, str] | None, now: float
+        self,
+        entry: Mapping[str, Any],
+        event_id: str,
+        carried: dict[str, str],
+        now: float,
+        published_at: str,
     ) -> Message:
         text = build_event(
             entry, event_id=event_id, now=now, account=self.settings.account, region=self.settings.region
         )
-        carried = h.for_event(event_id, given)
+        carried[h.PUBLISHED_AT] = published_at
         return Message(
-            id=event_id,
-            body=text.encode(),
-            key=carried[h.CORRELATION],
-            headers={**carried, h.PUBLISHED_AT: repr(now)},
+            id=event_id, body=text.encode(), key=carried.get(h.CORRELATION) or event_id, headers=carried
         )
 
     async def ensure_group(self, bus: str, group: str) -> None:

@@ -64,13 +64,16 @@ class TargetInput:
             return _transformer(target["InputTransformer"], target_id)
         return cls()
 
-    def render(self, event: dict[str, Any], event_text: str, delivered: Delivered) -> str | None:
+    def render(self, event: dict[str, Any], event_text: str, delivered: Delivered | None) -> str | None:
+        """The target's input; ``delivered`` is read only with an input template, which needs it."""
         if self.constant is not None:
             return self.constant
         if self.path is not None:
             found = find(self.path, event, _SCOPE)
             return None if found is PATH_MISSING else _compact(found)
         if self.input_template is not None:
+            if delivered is None:
+                raise ValueError("an input template needs the delivery's rule and ingestion time")
             return template.render(self.input_template, self._values(event, delivered))
         return event_text
 
