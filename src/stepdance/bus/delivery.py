@@ -47,9 +47,10 @@ class TargetConsumer(Consumer):
         ready: list[_Ready] = []
         skipped: list[Delivery] = []  # not this target's: acked together
         settling: list[Awaitable[None]] = []  # dead letters, and nacks after a bug
+        found, now = self.bus.definitions.target(self.key), self.bus.clock()
         for delivery in deliveries:
             try:
-                outcome = self._prepare(delivery)
+                outcome = self._prepare(delivery, found, now)
             except Exception:
                 log.exception("delivery to %s failed unexpectedly", self.group)
                 settling.append(delivery.nack(self.bus.consumer_settings.reconnect_seconds))
@@ -117,12 +118,13 @@ class TargetConsumer(Consumer):
             log.exception("delivery to %s failed unexpectedly", self.group)
             await delivery.nack(self.bus.consumer_settings.reconnect_seconds)
 
-    def _prepare(self, delivery: Delivery) -> _Ready | Awaitable[None] | None:
+    def _prepare(
+        self, delivery: Delivery, found: tuple[Rule, Target] | None, now: float
+    ) -> _Ready | Awaitable[None] | None:
         """The delivery ready to invoke, what settles it here (a dead letter), or None: not this target's,
-        to be acked."""
+        to be acked. ``found``: the target and its rule now; ``now``: the batch's time."""
         message = delivery.message
         only = message.headers.get(h.ONLY_GROUP)
-        found = self.bus.definitions.target(self.key)
         if (only and only != self.group) or found is None:
             return None
         rule, target = found
@@ -138,7 +140,7 @@ class TargetConsumer(Consumer):
             return self._dead(delivery, target, text, None, TargetFailure("MalformedEvent", event))
         if not only and not self._wanted(rule, event, message.headers):
             return None
-        return self._ready(delivery, rule, target, event, text)
+        return self._ready(delivery, rule, target, event, text, now)
 
     @staticmethod
     def _wanted(rule: Rule, event: dict[str, Any], headers: dict[str, str]) -> bool:
@@ -148,9 +150,8 @@ class TargetConsumer(Consumer):
         return rule.enabled and rule.matches(event)
 
     def _ready(
-        self, delivery: Delivery, rule: Rule, target: Target, event: dict[str, Any], text: str
+        self, delivery: Delivery, rule: Rule, target: Target, event: dict[str, Any], text: str, now: float
     ) -> _Ready | Awaitable[None]:
-        now = self.bus.clock()
         published = _published_at(delivery, now)
         policy = target.retry
         context = DeliveryContext(

@@ -36,6 +36,7 @@ ENVELOPE_FIELDS = (
     "resources",
     "detail",
 )
+ENVELOPE_KEYS = frozenset(ENVELOPE_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,18 +63,15 @@ def entry_size(entry: Mapping[str, Any]) -> int:
     return size
 
 
-def check_entry(
-    entry: Mapping[str, Any], max_bytes: int = DEFAULT_MAX_ENTRY_BYTES, *, detail_checked: bool = False
-) -> EntryError | None:
-    """None for an entry EventBridge accepts, else the first reason it refuses it, in AWS's order.
-    ``detail_checked``: the Detail was found a JSON object before (an outbox row), do not parse it again."""
+def check_entry(entry: Mapping[str, Any], max_bytes: int = DEFAULT_MAX_ENTRY_BYTES) -> EntryError | None:
+    """None for an entry EventBridge accepts, else the first reason it refuses it, in AWS's order."""
     for name in REQUIRED:
         value = entry.get(name)
         if not isinstance(value, str) or not value:
             return EntryError(
                 "InvalidArgument", f"Parameter {name} is not valid. Reason: {name} is a required argument."
             )
-    if not detail_checked and not isinstance(_detail(entry["Detail"]), dict):
+    if not isinstance(_detail(entry["Detail"]), dict):
         return EntryError("MalformedDetail", "Detail is malformed.")
     if entry["Source"].startswith("aws."):
         return EntryError("NotAuthorizedForSourceException", "Not authorized for the source.")
@@ -183,8 +181,8 @@ def parse_event(body: bytes | str) -> dict[str, Any] | str:
             return f"the message is not JSON ({error})"
     if not isinstance(event, dict):
         return "the message is not a JSON object"
-    missing = [name for name in ENVELOPE_FIELDS if name not in event]
-    if missing:
+    if not ENVELOPE_KEYS.issubset(event):
+        missing = [name for name in ENVELOPE_FIELDS if name not in event]
         return f"the event has no {', '.join(missing)}"
     if not isinstance(event["detail"], dict) or not isinstance(event["id"], str):
         return "the event's id or detail is malformed"

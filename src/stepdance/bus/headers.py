@@ -41,7 +41,9 @@ def child_traceparent(parent: str | None) -> str:
 def for_event(event_id: str, given: Mapping[str, str] | None = None) -> dict[str, str]:
     """The carried headers of a new event: the given ones, the correlation id defaulting to the event's own
     id (it starts a flow) and a new trace when none is given."""
-    headers = {k: v for k, v in (given or {}).items() if k in CARRIED and v}
+    if not given:
+        return {CORRELATION: event_id, TRACEPARENT: new_traceparent()}
+    headers = {k: v for k, v in given.items() if k in CARRIED and v}
     headers.setdefault(CORRELATION, event_id)
     headers.setdefault(TRACEPARENT, new_traceparent())
     return headers
