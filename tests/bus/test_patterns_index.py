@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stepdance.bus.patterns import InvalidEventPattern, RuleIndex, compile_pattern
+from stepdance.bus.patterns.event import flatten
 from tests.bus.patterns_helpers import event
 
 PATHS = ["source", "detail-type", "detail.a", "detail.b", "detail.items.k", "detail.items.n", "resources"]
@@ -116,3 +117,25 @@ def test_removing_every_rule_leaves_an_empty_index() -> None:
     assert len(index) == 0
     assert index.match(event(source="s1", **{"detail-type": "t"}, detail={"n": 1})) == []
     assert index._root.keyed == {} and index._root.entries == []
+
+
+top_level = st.dictionaries(
+    st.sampled_from(["source", "detail-type", "resources", "detail", "missing"]),
+    st.lists(expressions, min_size=1, max_size=3),
+    min_size=1,
+    max_size=3,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(top_level, events, st.one_of(leaves, st.dictionaries(st.sampled_from(["a"]), leaves)))
+def test_patterns_on_top_level_fields_match_as_the_full_walk_does(
+    raw: dict[str, Any], evt: dict[str, Any], source: Any
+) -> None:
+    try:
+        pattern = compile_pattern(raw)
+    except InvalidEventPattern:
+        return
+    for candidate in (evt, {**evt, "source": source}):
+        assert pattern.top_level is not None
+        assert pattern.matches(candidate) == pattern.matches_flat(flatten(candidate, pattern.trie))

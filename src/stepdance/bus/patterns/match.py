@@ -132,10 +132,13 @@ def _consistent(choices: list[list[Membership]], chosen: dict[int, int]) -> bool
     return False
 
 
+_ABSENT = object()
+
+
 class Pattern:
     """A compiled event pattern. ``matches(event)`` takes the event as a parsed JSON object."""
 
-    __slots__ = ("branches", "paths", "trie")
+    __slots__ = ("branches", "paths", "top_level", "trie")
 
     def __init__(self, branches: Sequence[Branch]) -> None:
         self.branches = tuple(
@@ -144,8 +147,22 @@ class Pattern:
         )
         self.paths = frozenset(path for branch in branches for path in branch)
         self.trie = PathTrie.of(self.paths)
+        # the usual rule (source, detail-type): its fields are read straight from the event when they hold
+        # plain values, without walking the event's keys
+        self.top_level = tuple(self.paths) if all("." not in path for path in self.paths) else None
 
     def matches(self, event: dict[str, Any]) -> bool:
+        if self.top_level is not None and type(event) is dict:
+            values: dict[str, list[Any]] = {}
+            for path in self.top_level:
+                value = event.get(path, _ABSENT)
+                if value is _ABSENT:
+                    continue
+                if type(value) is dict or type(value) is list:
+                    break  # an object or array: the full walk decides
+                values[path] = [value]
+            else:
+                return self.matches_flat(FlatEvent(values, None))
         return self.matches_flat(flatten(event, self.trie))
 
     def matches_flat(self, event: FlatEvent) -> bool:

@@ -105,6 +105,12 @@ class SettleOnce(Delivery):
     def _begin_ack(self) -> Awaitable[None]:
         return self._ack()
 
+    @classmethod
+    def _ack_together(cls, deliveries: Sequence[SettleOnce]) -> Awaitable[None] | None:
+        """One awaitable acking all ``deliveries`` (of this class, not settled), or None when the
+        transport has no joint ack: then each is begun on its own."""
+        return None
+
     async def nack(self, delay: float = 0.0) -> None:
         if not self.settled:
             self.settled = True
@@ -161,6 +167,20 @@ async def ack_all(deliveries: Sequence[Delivery]) -> list[Exception | None]:
     """Ack every delivery; per delivery None or the error its ack failed with. The acks are all begun
     before any is awaited (one XACK or commit for all where the transport gathers them) and awaited in
     this one task: a task per ack costs more than the ack on the fast transports."""
+    kinds = {type(d) for d in deliveries}
+    if len(kinds) == 1 and issubclass(kind := kinds.pop(), SettleOnce):
+        fresh = [d for d in deliveries if isinstance(d, SettleOnce) and not d.settled]
+        together = kind._ack_together(fresh)
+        if together is not None:
+            for one in fresh:
+                one.settled = True
+            try:
+                await together
+            except Exception as error:
+                for one in fresh:
+                    one.settled = False  # it did not happen: the caller may try again
+                return [error if d in fresh else None for d in deliveries]
+            return [None] * len(deliveries)
     started: list[tuple[Delivery, Awaitable[None] | None]] = [
         (d, d.start_ack() if isinstance(d, SettleOnce) else d.ack()) for d in deliveries
     ]

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
 
 import redis.asyncio
@@ -209,6 +209,22 @@ class RedisDelivery(SettleOnce):
 
     def _begin_ack(self) -> asyncio.Future[None]:
         return self._subscription.ack(self._entry_id)
+
+    @classmethod
+    def _ack_together(cls, deliveries: Sequence[SettleOnce]) -> Awaitable[None] | None:
+        by_subscription: dict[RedisSubscription, list[bytes]] = {}
+        for delivery in deliveries:
+            if not isinstance(delivery, RedisDelivery):
+                return None
+            by_subscription.setdefault(delivery._subscription, []).append(delivery._entry_id)
+        if len(by_subscription) != 1:
+            return None
+        [(subscription, ids)] = by_subscription.items()
+
+        async def acked() -> None:
+            await subscription._xack(ids)  # one XACK, without a future per entry
+
+        return acked()
 
     async def _nack(self, delay: float) -> None:
         await self._subscription.nack(self._entry_id, self.attempt, delay)
