@@ -195,9 +195,12 @@ class Outbox:
 
     def pending(self, limit: int) -> list[OutboxRow]:
         with self.engine.connect() as conn:
-            found = cursor(conn)
-            found.execute(self._statements(conn.dialect).pending, (limit,))
-            rows = found.fetchall()
+            return self._read(conn, limit)
+
+    def _read(self, conn: Connection, limit: int) -> list[OutboxRow]:
+        found = cursor(conn)
+        found.execute(self._statements(conn.dialect).pending, (limit,))
+        rows = found.fetchall()
         loads = orjson.loads
         return [
             OutboxRow(seq, event_id, loads(entry), loads(headers)) for seq, event_id, entry, headers in rows
@@ -205,9 +208,21 @@ class Outbox:
 
     def published(self, seqs: list[int]) -> None:
         with self._writing, self.engine.begin() as conn:
-            statements = self._statements(conn.dialect)
-            marks = ", ".join([statements.mark] * len(seqs))
-            cursor(conn).execute(f"{statements.delete} ({marks})", seqs)
+            self._delete(conn, seqs)
+
+    def next_pending(self, published: list[int], limit: int) -> list[OutboxRow]:
+        """Delete the ``published`` rows and read the next pending ones, in one transaction: the relay's
+        one round trip per batch."""
+        if not published:
+            return self.pending(limit)
+        with self._writing, self.engine.begin() as conn:
+            self._delete(conn, published)
+            return self._read(conn, limit)
+
+    def _delete(self, conn: Connection, seqs: list[int]) -> None:
+        statements = self._statements(conn.dialect)
+        marks = ", ".join([statements.mark] * len(seqs))
+        cursor(conn).execute(f"{statements.delete} ({marks})", seqs)
 
     def _statements(self, dialect: Dialect) -> _Statements:
         found = self._sql.get(dialect.name)
@@ -282,8 +297,15 @@ class OutboxRelay:
     async def relay_once(self) -> int:
         """Publish one batch of pending rows; how many the bus accepted."""
         rows = await asyncio.to_thread(self.outbox.pending, self.batch)
+        done = await self._publish(rows)
+        if done:
+            await asyncio.to_thread(self.outbox.published, done)
+        return len(done)
+
+    async def _publish(self, rows: list[OutboxRow]) -> list[int]:
+        """Publish ``rows``; the seqs the bus accepted (refused rows get their error)."""
         if not rows:
-            return 0
+            return []
         answer = await self.bus.publish_entries(
             [r.entry for r in rows],
             ids=[r.event_id for r in rows],
@@ -299,9 +321,7 @@ class OutboxRelay:
                 await asyncio.to_thread(
                     self.outbox.refused, row.seq, f"{result['ErrorCode']}: {result['ErrorMessage']}"
                 )
-        if done:
-            await asyncio.to_thread(self.outbox.published, done)
-        return len(done)
+        return done
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -311,17 +331,26 @@ class OutboxRelay:
             loop.call_soon_threadsafe(wake.set)
 
         remove = self.outbox.on_commit(woken)
+        done: list[int] = []  # published, to delete with the next read
         try:
             while True:
                 wake.clear()
                 try:
-                    if await self.relay_once() == self.batch:
-                        continue  # more may be waiting
+                    rows = await asyncio.to_thread(self.outbox.next_pending, done, self.batch)
+                    done = []
+                    if rows:
+                        done = await self._publish(rows)
+                        continue  # more may have come meanwhile; the next read deletes these
                 except Exception:
                     log.exception("relaying the outbox failed; trying again in %ss", self.poll_seconds)
                 await wait_event(wake, self.poll_seconds)
         finally:
             remove()
+            if done:  # stopped between a publish and its delete: delete now, or they go out again
+                try:
+                    self.outbox.published(done)
+                except Exception:
+                    log.exception("deleting published outbox rows failed; they will be published again")
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self.run(), name="stepdance-outbox-relay")
