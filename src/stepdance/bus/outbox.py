@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import threading
 import time
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
     from stepdance.bus.targets import DeliveryContext
 
 log = logging.getLogger(__name__)
+ROWS_PER_INSERT = 200  # 800 parameters: under SQLite's oldest limit (999)
 RETRIED_ERRORS = frozenset({"InternalFailure", "ThrottlingException"})
 
 
@@ -167,8 +169,15 @@ class Outbox:
         """Insert outbox rows in ``connection``'s transaction; the relay is woken once it commits."""
         if not rows:
             return
-        values = [(r["event_id"], r["entry"], r["headers"], r["created"]) for r in rows]
-        cursor(connection).executemany(self._statements(connection.dialect).insert, values)
+        statements, found = self._statements(connection.dialect), cursor(connection)
+        # one statement per chunk rather than executemany: sqlite3 lets go of the GIL at every row it
+        # steps, and a thread giving it up that often waits for it behind the event loop each time
+        for start in range(0, len(rows), ROWS_PER_INSERT):
+            chunk = rows[start : start + ROWS_PER_INSERT]
+            values: list[Any] = []
+            for r in chunk:
+                values += (r["event_id"], r["entry"], r["headers"], r["created"])
+            found.execute(statements.insert_rows(len(chunk)), values)
         transaction = connection.get_transaction()
         if connection.info.get(self._notified) is not transaction:
             # once per transaction: a listener per row would cost more than the row's insert
@@ -230,8 +239,7 @@ class Outbox:
             mark, table = placeholder(dialect), table_name(dialect, self.table)
             found = self._sql[dialect.name] = _Statements(
                 mark=mark,
-                insert=f"INSERT INTO {table} (event_id, entry, headers, created) "
-                f"VALUES ({mark}, {mark}, {mark}, {mark})",
+                insert=f"INSERT INTO {table} (event_id, entry, headers, created) VALUES ",
                 pending=f"SELECT seq, event_id, entry, headers FROM {table} WHERE error IS NULL "
                 f"ORDER BY seq LIMIT {mark}",
                 delete=f"DELETE FROM {table} WHERE seq IN",
@@ -243,12 +251,17 @@ class Outbox:
             conn.execute(update(self.table).where(self.table.c.seq == seq).values(error=error))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class _Statements:
     mark: str
-    insert: str
+    insert: str  # followed by the rows' values
     pending: str
     delete: str  # followed by the parenthesised list of seqs
+
+    @functools.cache  # noqa: B019 (a few sizes per dialect, kept for the process's life)
+    def insert_rows(self, count: int) -> str:
+        row = f"({self.mark}, {self.mark}, {self.mark}, {self.mark})"
+        return self.insert + ", ".join([row] * count)
 
 
 class OutboxTransaction:
