@@ -58,6 +58,7 @@ from sqlalchemy import Column, Engine, Float, MetaData, String, Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect, RootTransaction
 
+from stepdance.bus.driver_sql import placeholder, table_name
 from stepdance.bus.targets import DeliveryContext
 
 T = TypeVar("T", bound=tuple[Any, Mapping[str, Any] | DeliveryContext | str])
@@ -101,7 +102,7 @@ class Inbox:
             Column("processed_at", Float, nullable=False),
         )
         self._statements: dict[str, tuple[str, Sequence[str] | None]] = {}
-        self._claims: dict[tuple[str, int], str] = {}
+        self._claims: dict[tuple[str, int, bool], str] = {}
         if create:
             self.table.metadata.create_all(engine, checkfirst=True)
 
@@ -166,16 +167,16 @@ class Inbox:
             found = self._statements[dialect.name] = (compiled.string, order)
         return found
 
-    def _claim_sql(self, dialect: Dialect, rows: int) -> str:
-        """Insert ``rows`` inbox rows in one statement, answering the keys that were new."""
-        found = self._claims.get((dialect.name, rows))
+    def _claim_sql(self, dialect: Dialect, rows: int, *, returning: bool = True) -> str:
+        """Insert ``rows`` inbox rows in one statement, skipping those there already (answering the keys
+        that were new, when ``returning``)."""
+        found = self._claims.get((dialect.name, rows, returning))
         if found is None:
-            mark = "?" if dialect.paramstyle == "qmark" else "%s"
-            table = dialect.identifier_preparer.format_table(self.table)
+            mark = placeholder(dialect)
             values = ", ".join([f"({mark}, {mark}, {mark})"] * rows)
-            found = self._claims[(dialect.name, rows)] = (
-                f"INSERT INTO {table} (consumer, message_key, processed_at) VALUES {values} "
-                "ON CONFLICT DO NOTHING RETURNING message_key"
+            found = self._claims[(dialect.name, rows, returning)] = (
+                f"INSERT INTO {table_name(dialect, self.table)} (consumer, message_key, processed_at) "
+                f"VALUES {values} ON CONFLICT DO NOTHING" + (" RETURNING message_key" if returning else "")
             )
         return found
 
@@ -225,15 +226,10 @@ class InboxBatch:
         has not handled, recorded as handled in this transaction: one statement per ``CLAIM_ROWS`` items.
         An event twice in ``items`` counts once."""
         keys = [message_key(item[1]) for item in items]
+        distinct = list(dict.fromkeys(keys))
         new: set[str] = set()
-        now = self.inbox.clock()
-        for start in range(0, len(keys), CLAIM_ROWS):
-            chunk = keys[start : start + CLAIM_ROWS]
-            arguments: list[Any] = []
-            for key in chunk:
-                arguments += (self.consumer, key, now)
-            self._cursor.execute(self.inbox._claim_sql(self.connection.dialect, len(chunk)), arguments)
-            new.update(row[0] for row in self._cursor.fetchall())
+        for start in range(0, len(distinct), CLAIM_ROWS):
+            new.update(self._claim(distinct[start : start + CLAIM_ROWS]))
         fresh: list[T] = []
         for item, key in zip(items, keys, strict=True):
             if key in new:
@@ -241,6 +237,24 @@ class InboxBatch:
                 fresh.append(item)
         return fresh
 
+    def _claim(self, keys: list[str]) -> list[str]:
+        """Insert inbox rows for ``keys`` (distinct); the ones that were not there."""
+        dialect, cursor, now = self.connection.dialect, self._cursor, self.inbox.clock()
+        arguments: list[Any] = []
+        for key in keys:
+            arguments += (self.consumer, key, now)
+        if dialect.name == "sqlite":
+            # Usually every key is new: then the row count says so, without RETURNING (sqlite3 gives up
+            # the GIL at each row it steps). Otherwise take the insert back and ask which.
+            cursor.execute("SAVEPOINT inbox_claim")
+            cursor.execute(self.inbox._claim_sql(dialect, len(keys), returning=False), arguments)
+            if cursor.rowcount == len(keys):
+                cursor.execute("RELEASE SAVEPOINT inbox_claim")
+                return keys
+            cursor.execute("ROLLBACK TO SAVEPOINT inbox_claim")
+            cursor.execute("RELEASE SAVEPOINT inbox_claim")
+        cursor.execute(self.inbox._claim_sql(dialect, len(keys)), arguments)
+        return [row[0] for row in cursor.fetchall()]
 
 @contextmanager
 def _begun(engine: Engine) -> Iterator[Connection]:
