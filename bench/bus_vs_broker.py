@@ -57,14 +57,14 @@ MakeSide = Callable[[str, str], Awaitable[Side]]  # (topic, group) -> a side sub
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--transports", default="sqlite,nats,redis,rabbitmq")
-    parser.add_argument("--count", type=int, default=5_000, help="messages per round")
+    parser.add_argument("--count", type=int, default=20_000, help="messages per round")
     parser.add_argument(
         "--rabbitmq-count",
         type=int,
         default=3_000,
         help="messages per round on RabbitMQ (quorum queues are slower)",
     )
-    parser.add_argument("--rounds", type=int, default=2, help="measured rounds per side (best counts)")
+    parser.add_argument("--rounds", type=int, default=3, help="measured rounds per side (best counts)")
     args = parser.parse_args()
     figures: dict[str, Any] = {}
     with progress() as bar, tempfile.TemporaryDirectory() as scratch:
