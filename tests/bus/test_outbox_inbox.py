@@ -367,3 +367,16 @@ def test_a_batch_failing_in_a_group_commit_takes_the_shared_transaction_back_and
     assert [type(o) for o in outcome] == [GroupRolledBack]
     assert reserved(engine, stock) == 0
     assert not inbox.handled("e-1") and not inbox.handled("e-2")
+
+
+def test_the_relay_is_woken_once_rows_written_in_a_service_transaction_are_visible(
+    service_db: tuple[Engine, str],
+) -> None:
+    engine, suffix = service_db
+    outbox = Outbox(engine, table=f"outbox_{suffix}")
+    seen: list[int] = []  # at each wake-up, how many rows a relay would find
+    outbox.on_commit(lambda: seen.append(len(outbox.pending(10))))
+    with engine.begin() as connection:  # the service's own transaction, not outbox.transaction()
+        outbox.publish(connection, entry())
+    # SQLAlchemy's commit event comes before the commit: a wake-up then finds nothing; one must follow it
+    assert seen and seen[-1] == 1

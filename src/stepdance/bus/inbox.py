@@ -256,6 +256,7 @@ class InboxBatch:
         cursor.execute(self.inbox._claim_sql(dialect, len(keys)), arguments)
         return [row[0] for row in cursor.fetchall()]
 
+
 @contextmanager
 def _begun(engine: Engine) -> Iterator[Connection]:
     with engine.begin() as connection:

@@ -104,6 +104,8 @@ class Outbox:
         )
         self._sql: dict[str, _Statements] = {}
         self._notified = f"stepdance.outbox.{id(self)}"  # connection.info key: the transaction notified
+        self._wake_on_checkin = f"stepdance.outbox.{id(self)}.committed"
+        event.listen(engine, "checkin", self._checked_in)
         self._listeners: list[Callable[[], None]] = []
         self._lock = threading.Lock()
         # SQLite has one writer: when the relay's delete meets a service transaction on the lock, SQLite's
@@ -182,7 +184,18 @@ class Outbox:
         if connection.info.get(self._notified) is not transaction:
             # once per transaction: a listener per row would cost more than the row's insert
             connection.info[self._notified] = transaction
-            event.listen(connection, "commit", lambda _conn: self.notify(), once=True)
+            event.listen(connection, "commit", self._committing, once=True)
+
+    def _committing(self, connection: Connection) -> None:
+        # SQLAlchemy calls this just BEFORE the commit: a relay woken now may read before the rows are
+        # visible and then sleep a whole poll. Wake it now (the usual case: it reads later) and again when
+        # the connection goes back to the pool, after the commit.
+        connection.info[self._wake_on_checkin] = True
+        self.notify()
+
+    def _checked_in(self, _dbapi_connection: Any, record: Any) -> None:
+        if record is not None and record.info.pop(self._wake_on_checkin, False):
+            self.notify()
 
     # ------------------------------------------------------------------ the relay's side
 
