@@ -22,6 +22,10 @@ dead-letter back to the group's queue, and only then acked: a crash in between d
 zero times. One retry queue per delay means expiry is FIFO; delays are rounded up to the next of a few
 standard values (steps of 2^(1/4), at most 19 % later), so a group has at most a few dozen retry queues.
 
+A message is one body (:func:`~stepdance.bus.transports.common.frame`: its id, key and headers as a JSON
+line, then its body) rather than AMQP headers, which the client encodes and decodes field by field at a cost
+that showed in profiles; messages with the envelope in headers (published by other clients) are read too.
+
 Ordering: a queue is FIFO and a publish keeps its messages' order, so one consumer of a group gets first
 deliveries in publish order. Requeued and delayed messages come back behind newer ones; consumers of one
 group share messages round-robin (in prefetch-sized runs), whatever their key.
@@ -47,7 +51,7 @@ from aio_pika.abc import (
 from pamqp.common import FieldTable
 
 from stepdance.bus.transports.base import Delivery, Message, Subscription, Transport, TransportError
-from stepdance.bus.transports.common import SettleOnce, envelope, from_envelope, safe_name
+from stepdance.bus.transports.common import SettleOnce, frame, from_envelope, safe_name, unframe
 
 PUBLISH_TIMEOUT = 30.0
 ATTEMPTS_HEADER = "stepdance-attempts"
@@ -139,11 +143,9 @@ class RabbitTransport(Transport):
 
 
 def _outgoing(message: Message, attempts: int = 0) -> aio_pika.Message:
-    headers: FieldTable = dict(envelope(message))
-    if attempts:
-        headers[ATTEMPTS_HEADER] = attempts
+    headers: FieldTable | None = {ATTEMPTS_HEADER: attempts} if attempts else None
     return aio_pika.Message(
-        message.body,
+        frame(message),
         headers=headers,
         message_id=message.id,
         delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
@@ -154,6 +156,10 @@ def _incoming(raw: AbstractIncomingMessage) -> tuple[Message, int]:
     """The message and its attempt number."""
     headers = dict(raw.headers or {})
     previous = _count(headers.pop("x-delivery-count", 0)) + _count(headers.pop(ATTEMPTS_HEADER, 0))
+    framed = unframe(raw.body)
+    if framed is not None:
+        return framed, previous + 1
+    # published with the envelope in AMQP headers (before framing, or by another client)
     own = {
         k: v.decode() if isinstance(v, bytes) else str(v)
         for k, v in headers.items()
