@@ -139,3 +139,26 @@ def test_patterns_on_top_level_fields_match_as_the_full_walk_does(
     for candidate in (evt, {**evt, "source": source}):
         assert pattern.top_level is not None
         assert pattern.matches(candidate) == pattern.matches_flat(flatten(candidate, pattern.trie))
+
+
+string_literals = st.dictionaries(
+    st.sampled_from(["source", "detail-type", "resources", "missing"]),
+    st.lists(st.sampled_from(WORDS), min_size=1, max_size=3),
+    min_size=1,
+    max_size=3,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(string_literals, min_size=1, max_size=3),
+    events,
+    st.one_of(st.sampled_from(WORDS), leaves, st.just({"a": "x"})),
+)
+def test_patterns_of_string_literals_match_as_the_full_walk_does(
+    branches: list[dict[str, Any]], evt: dict[str, Any], source: Any
+) -> None:
+    pattern = compile_pattern(branches[0] if len(branches) == 1 else {"$or": branches})
+    for candidate in (evt, {**evt, "source": source}):
+        assert pattern.literals is not None
+        assert pattern.matches(candidate) == pattern.matches_flat(flatten(candidate, pattern.trie))

@@ -138,7 +138,7 @@ _ABSENT = object()
 class Pattern:
     """A compiled event pattern. ``matches(event)`` takes the event as a parsed JSON object."""
 
-    __slots__ = ("branches", "paths", "top_level", "trie")
+    __slots__ = ("branches", "literals", "paths", "top_level", "trie")
 
     def __init__(self, branches: Sequence[Branch]) -> None:
         self.branches = tuple(
@@ -150,8 +150,23 @@ class Pattern:
         # the usual rule (source, detail-type): its fields are read straight from the event when they hold
         # plain values, without walking the event's keys
         self.top_level = tuple(self.paths) if all("." not in path for path in self.paths) else None
+        # ... and when every field of every branch lists strings only, a string value is looked up in them
+        self.literals: tuple[tuple[tuple[str, frozenset[Hashable]], ...], ...] | None = None
+        if self.top_level is not None and all(
+            f.exact is not None and all(type(k) is str for k in f.exact)
+            for branch in self.branches
+            for f in branch.fields
+        ):
+            self.literals = tuple(
+                tuple((f.path, f.exact) for f in branch.fields if f.exact is not None)
+                for branch in self.branches
+            )
 
     def matches(self, event: dict[str, Any]) -> bool:
+        if self.literals is not None and type(event) is dict:
+            found = self._matches_literals(event, self.literals)
+            if found is not None:
+                return found
         if self.top_level is not None and type(event) is dict:
             values: dict[str, list[Any]] = {}
             for path in self.top_level:
@@ -168,6 +183,25 @@ class Pattern:
     def matches_flat(self, event: FlatEvent) -> bool:
         """Against an event already flattened (over at least this pattern's paths)."""
         return any(branch.matches(event) for branch in self.branches)
+
+    @staticmethod
+    def _matches_literals(
+        event: dict[str, Any], branches: tuple[tuple[tuple[str, frozenset[Hashable]], ...], ...]
+    ) -> bool | None:
+        """Whether a branch of string literals matches the event's top-level fields; None when a field
+        holds something other than a string (an array, a number...): the general match decides."""
+        for branch in branches:
+            for path, allowed in branch:
+                value = event.get(path, _ABSENT)
+                if type(value) is not str:
+                    if value is _ABSENT:
+                        break  # this branch needs the field
+                    return None
+                if value not in allowed:
+                    break
+            else:
+                return True
+        return False
 
 
 def compile_pattern(pattern: str | dict[str, Any]) -> Pattern:
