@@ -288,13 +288,18 @@ async def test_a_relay_crash_after_publishing_republishes_and_the_inbox_absorbs_
     assert context.headers["causation-id"] == event_id and context.headers["correlation-id"] == event_id
 
 
+def stock_and_inbox_with_e0_handled(engine: Engine, suffix: str) -> tuple[Table, Inbox]:
+    stock, inbox = stock_table(engine, suffix), Inbox(engine, table=f"inbox_{suffix}")
+    with inbox.once("e-0") as tx:
+        assert tx is not None  # handled before the batch
+    return stock, inbox
+
+
 def test_a_batch_commits_together_and_a_failing_block_rolls_back_alone(
     service_db: tuple[Engine, str],
 ) -> None:
     engine, suffix = service_db
-    stock, inbox = stock_table(engine, suffix), Inbox(engine, table=f"inbox_{suffix}")
-    with inbox.once("e-0") as tx:
-        assert tx is not None  # handled before the batch
+    stock, inbox = stock_and_inbox_with_e0_handled(engine, suffix)
     with inbox.each() as batch:
         for key in ("e-0", "e-1", "e-2", "e-3"):
             with batch.once(key) as tx:
@@ -311,9 +316,7 @@ def test_a_batch_claimed_at_once_skips_what_was_handled_and_counts_a_repeated_ev
     service_db: tuple[Engine, str],
 ) -> None:
     engine, suffix = service_db
-    stock, inbox = stock_table(engine, suffix), Inbox(engine, table=f"inbox_{suffix}")
-    with inbox.once("e-0") as tx:
-        assert tx is not None  # handled before the batch
+    stock, inbox = stock_and_inbox_with_e0_handled(engine, suffix)
     items = [(n, key) for n, key in enumerate(["e-0", "e-1", "e-2", "e-1", *(f"x-{i}" for i in range(400))])]
     with inbox.each() as batch:
         fresh = batch.unhandled(items)

@@ -17,15 +17,19 @@ SENT = Message(id="m-1", body=b'{"n": 1}', key="order-1", headers={"correlation-
 
 
 async def _received(transport: Transport, topic: str, group: str, publish: Awaitable[None]) -> Message:
-    subscription = await transport.subscribe(topic, group)
+    """What ``transport`` delivers to ``group`` of ``topic`` once ``publish`` (another client) ran."""
     try:
-        await publish
-        deliveries = await subscription.fetch(10, 5.0)
-        assert len(deliveries) == 1
-        await deliveries[0].ack()
-        return deliveries[0].message
+        subscription = await transport.subscribe(topic, group)
+        try:
+            await publish
+            deliveries = await subscription.fetch(10, 5.0)
+            assert len(deliveries) == 1
+            await deliveries[0].ack()
+            return deliveries[0].message
+        finally:
+            await subscription.close()
     finally:
-        await subscription.close()
+        await transport.close()
 
 
 async def test_rabbitmq_reads_the_envelope_from_amqp_headers(names: Names) -> None:
@@ -44,10 +48,7 @@ async def test_rabbitmq_reads_the_envelope_from_amqp_headers(names: Names) -> No
         await exchange.publish(aio_pika.Message(SENT.body, headers=dict(envelope(SENT))), routing_key="")
         await connection.close()
 
-    try:
-        assert await _received(transport, topic, names.group(), publish()) == SENT
-    finally:
-        await transport.close()
+    assert await _received(transport, topic, names.group(), publish()) == SENT
 
 
 async def test_nats_reads_the_envelope_from_nats_headers(names: Names) -> None:
@@ -64,10 +65,7 @@ async def test_nats_reads_the_envelope_from_nats_headers(names: Names) -> None:
         await client.jetstream().publish(f"{PREFIX}.{safe_name(topic)}", SENT.body, headers=envelope(SENT))
         await client.close()
 
-    try:
-        assert await _received(transport, topic, names.group(), publish()) == SENT
-    finally:
-        await transport.close()
+    assert await _received(transport, topic, names.group(), publish()) == SENT
 
 
 async def test_redis_reads_entries_of_one_field_per_part(names: Names) -> None:
@@ -91,7 +89,4 @@ async def test_redis_reads_entries_of_one_field_per_part(names: Names) -> None:
         await client.xadd(transport.stream(topic), fields)  # type: ignore[arg-type]
         await client.aclose()
 
-    try:
-        assert await _received(transport, topic, names.group(), publish()) == SENT
-    finally:
-        await transport.close()
+    assert await _received(transport, topic, names.group(), publish()) == SENT
