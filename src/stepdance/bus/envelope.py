@@ -146,8 +146,8 @@ def _second(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def build_event(entry: Mapping[str, Any], *, event_id: str, now: float, account: str, region: str) -> str:
-    """The event's JSON text for an entry :func:`check_entry` accepted."""
+def build_event(entry: Mapping[str, Any], *, event_id: str, now: float, account: str, region: str) -> bytes:
+    """The event's JSON (UTF-8 bytes, as a message body) for an entry :func:`check_entry` accepted."""
     time_text = event_time(entry["Time"]) if entry.get("Time") is not None else iso_time(now)
     head = {
         "version": "0",
@@ -160,7 +160,7 @@ def build_event(entry: Mapping[str, Any], *, event_id: str, now: float, account:
         "resources": list(entry.get("Resources") or []),
     }
     detail: str = entry["Detail"]
-    return orjson.dumps(head).decode()[:-1] + ',"detail":' + detail.strip() + "}"
+    return orjson.dumps(head)[:-1] + b',"detail":' + detail.strip().encode() + b"}"
 
 
 def with_replay_name(event_text: str, replay_name: str) -> str:

@@ -297,13 +297,11 @@ class Bus:
         now: float,
         published_at: str,
     ) -> Message:
-        text = build_event(
+        body = build_event(
             entry, event_id=event_id, now=now, account=self.settings.account, region=self.settings.region
         )
         carried[h.PUBLISHED_AT] = published_at
-        return Message(
-            id=event_id, body=text.encode(), key=carried.get(h.CORRELATION) or event_id, headers=carried
-        )
+        return Message(id=event_id, body=body, key=carried.get(h.CORRELATION) or event_id, headers=carried)
 
     async def ensure_group(self, bus: str, group: str) -> None:
         """Create a consumer group now, so it keeps every event published from now on, even before any
