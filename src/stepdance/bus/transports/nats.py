@@ -9,7 +9,10 @@ with that delay. ``subscribe`` with another ``ack_wait`` updates the group's con
 
 A message is one payload (:func:`~stepdance.bus.transports.common.frame`: its id, key and headers as a JSON
 line, then its body) rather than NATS headers, which the client builds and parses per message at a cost
-that showed in profiles; messages with headers (published by other clients) are read too.
+that showed in profiles; messages with headers (published by other clients) are read too. A publish, a
+fetch and a batch's acks go through nats-py's connection below its per-message API (``_send_command``,
+``_flush_pending``, a subscription's ``_pending_queue``), which the pinned version range (2.x) keeps: its
+per-message calls cost more than the rest of the bus's path.
 
 Durability: ``publish`` returns when JetStream acked every message (PubAck), i.e. the server wrote it to its
 file store; a server restart or crash keeps it. The server fsyncs on its own schedule (``sync_interval``, two
@@ -167,9 +170,11 @@ async def _pub_acks(replies: Any, count: int) -> None:
         status = _status(msg)
         if status is not None:  # 503: no stream listens on the subject
             raise TransportError(f"NATS: publish failed: status {status} {_description(msg)}")
-        if b'"error"' in msg.data:
-            error = orjson.loads(msg.data).get("error", {})
-            raise TransportError(f"NATS: publish failed: {error.get('description', msg.data.decode())}")
+        if b'"error"' in msg.data:  # only then is the answer worth parsing
+            answer = orjson.loads(msg.data)
+            error = answer.get("error") if isinstance(answer, dict) else None
+            if isinstance(error, dict):
+                raise TransportError(f"NATS: publish failed: {error.get('description', msg.data.decode())}")
 
 
 async def _quiet(_error: Exception) -> None:
