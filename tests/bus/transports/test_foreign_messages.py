@@ -1,9 +1,11 @@
 """Messages another client published, with the envelope (id, key, headers) in the broker's own headers rather
 than in stepdance's framed body, are read as the same messages: a service written with the plain client
-library, or stepdance before it framed its messages, can publish to a group stepdance consumes."""
+library, or stepdance before it framed its messages, can publish to a group stepdance consumes. And what another client did to a stream (deleting it) makes a
+NATS publish fail at once, not after its time-out."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable
 
 import pytest
@@ -90,3 +92,23 @@ async def test_redis_reads_entries_of_one_field_per_part(names: Names) -> None:
         await client.aclose()
 
     assert await _received(transport, topic, names.group(), publish()) == SENT
+
+
+async def test_a_nats_publish_to_a_stream_gone_fails_at_once(names: Names) -> None:
+    import nats
+
+    from stepdance.bus.transports import TransportError
+    from stepdance.bus.transports.nats import NatsTransport
+
+    url = skip_unless_up("nats")
+    transport = NatsTransport(url, prefix=PREFIX)
+    topic = names.topic()
+    try:
+        await transport.publish(topic, [SENT])  # creates the stream
+        client = await nats.connect(url)
+        await client.jetstream().delete_stream(f"{PREFIX}_{safe_name(topic)}")
+        await client.close()
+        with pytest.raises(TransportError, match="503"):
+            await asyncio.wait_for(transport.publish(topic, [SENT]), 10)
+    finally:
+        await transport.close()
