@@ -1,7 +1,7 @@
 """Messages another client published, with the envelope (id, key, headers) in the broker's own headers rather
 than in stepdance's framed body, are read as the same messages: a service written with the plain client
-library, or stepdance before it framed its messages, can publish to a group stepdance consumes. And what another client did to a stream (deleting it) makes a
-NATS publish fail at once, not after its time-out."""
+library, or stepdance before it framed its messages, can publish to a group stepdance consumes. And a
+stream another client deleted makes a NATS publish fail at once, not after its time-out."""
 
 from __future__ import annotations
 
