@@ -5,6 +5,7 @@ nothing, and a redelivered event has one effect."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import signal
@@ -35,13 +36,14 @@ from stepdance.bus import (
     Bus,
     Client,
     DeliveryContext,
+    GroupRolledBack,
     Inbox,
     Outbox,
     OutboxEntryError,
     OutboxRelay,
     handler_arn,
 )
-from stepdance.bus.inbox import GroupRolledBack
+from stepdance.bus.outbox import _on_checkin
 from tests.bus.core_fixtures import SETTINGS, entry, eventually
 from tests.engine.crash_harness import wait_until
 from tests.store.backends import POSTGRES, postgres_reachable
@@ -383,3 +385,14 @@ def test_the_relay_is_woken_once_rows_written_in_a_service_transaction_are_visib
         outbox.publish(connection, entry())
     # SQLAlchemy's commit event comes before the commit: a wake-up then finds nothing; one must follow it
     assert seen and seen[-1] == 1
+
+
+def test_the_outboxes_of_an_engine_share_one_pool_listener_that_keeps_none_alive(
+    service_db: tuple[Engine, str],
+) -> None:
+    engine, suffix = service_db
+    outboxes = [Outbox(engine, table=f"outbox_{suffix}") for _ in range(3)]
+    assert len(_on_checkin(engine)) == 3
+    del outboxes
+    gc.collect()
+    assert len(_on_checkin(engine)) == 0

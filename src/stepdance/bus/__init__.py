@@ -20,7 +20,7 @@ from stepdance.bus.catalog import Catalog, open_catalog
 from stepdance.bus.client import Client
 from stepdance.bus.consumer import ConsumerSettings
 from stepdance.bus.errors import EventsError
-from stepdance.bus.inbox import Inbox
+from stepdance.bus.inbox import GroupRolledBack, Inbox
 from stepdance.bus.names import handler_arn
 from stepdance.bus.outbox import Outbox, OutboxEntryError, OutboxRelay
 from stepdance.bus.retry import Backoff, RetryPolicy
@@ -35,6 +35,7 @@ __all__ = [
     "ConsumerSettings",
     "DeliveryContext",
     "EventsError",
+    "GroupRolledBack",
     "Inbox",
     "Outbox",
     "OutboxEntryError",

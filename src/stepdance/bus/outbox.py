@@ -26,6 +26,7 @@ import functools
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -105,7 +106,7 @@ class Outbox:
         self._sql: dict[str, _Statements] = {}
         self._notified = f"stepdance.outbox.{id(self)}"  # connection.info key: the transaction notified
         self._wake_on_checkin = f"stepdance.outbox.{id(self)}.committed"
-        event.listen(engine, "checkin", self._checked_in)
+        _on_checkin(engine).add(self)
         self._listeners: list[Callable[[], None]] = []
         self._lock = threading.Lock()
         # SQLite has one writer: when the relay's delete meets a service transaction on the lock, SQLite's
@@ -275,6 +276,27 @@ class _Statements:
     def insert_rows(self, count: int) -> str:
         row = f"({self.mark}, {self.mark}, {self.mark}, {self.mark})"
         return self.insert + ", ".join([row] * count)
+
+
+_CHECKIN: weakref.WeakKeyDictionary[Engine, weakref.WeakSet[Outbox]] = weakref.WeakKeyDictionary()
+_CHECKIN_LOCK = threading.Lock()
+
+
+def _on_checkin(engine: Engine) -> weakref.WeakSet[Outbox]:
+    """The outboxes told when one of ``engine``'s connections goes back to its pool: one listener per engine
+    however many outboxes it serves, and none keeps an outbox alive."""
+    with _CHECKIN_LOCK:
+        outboxes = _CHECKIN.get(engine)
+        if outboxes is None:
+            outboxes = _CHECKIN[engine] = weakref.WeakSet()
+            members = outboxes
+
+            def checked_in(dbapi_connection: Any, record: Any) -> None:
+                for outbox in list(members):
+                    outbox._checked_in(dbapi_connection, record)
+
+            event.listen(engine, "checkin", checked_in)
+        return outboxes
 
 
 class OutboxTransaction:
