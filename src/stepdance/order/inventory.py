@@ -44,7 +44,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from stepdance.order.db import begun, create_tables, reading
 from stepdance.order.faults import Faults
 from stepdance.order.model import Order, OutOfStock
-from stepdance.order.statements import Statement
+from stepdance.order.statements import Statement, insert_once
 
 RESERVED, RELEASED, REJECTED = "reserved", "released", "rejected"
 
@@ -71,14 +71,7 @@ reservation_table = Table(
 # The statements of a reservation and a release, compiled once (see .statements): they run for every order.
 # RETURNING, not rowcount, says whether a statement changed a row: psycopg reports -1 for ON CONFLICT.
 _stock, _held = stock_table.c, reservation_table.c
-_reserve_once = Statement(
-    lambda d: (
-        d.insert(reservation_table)
-        .values({c.key: bindparam(c.key) for c in _held if c.key not in ("available", "released_at")})
-        .on_conflict_do_nothing()
-        .returning(_held.order_id)
-    )
-)
+_reserve_once = insert_once(reservation_table, _held.order_id, skip=("available", "released_at"))
 _take = Statement(  # the units if that many are left (see the module's docstring)
     lambda _: (
         update(stock_table)

@@ -34,7 +34,7 @@ from sqlalchemy import Column, Connection, Engine, Float, MetaData, String, Tabl
 from stepdance.order.channels import Channel, compose
 from stepdance.order.db import begun, create_tables, reading
 from stepdance.order.faults import Faults
-from stepdance.order.statements import Statement
+from stepdance.order.statements import Statement, insert_once
 
 metadata = MetaData()
 sent_table = Table(
@@ -50,14 +50,7 @@ sent_table = Table(
 
 # The statements of a sending, compiled once (see .statements): they run for every order.
 # RETURNING, not rowcount, says whether an insert claimed its key: psycopg reports -1 for ON CONFLICT.
-_send_once = Statement(
-    lambda d: (
-        d.insert(sent_table)
-        .values({c.key: bindparam(c.key) for c in sent_table.c})
-        .on_conflict_do_nothing()
-        .returning(sent_table.c.order_id)
-    )
-)
+_send_once = insert_once(sent_table, sent_table.c.order_id)
 _sent_of = Statement(
     lambda _: select(sent_table).where(
         sent_table.c.order_id == bindparam("id"), sent_table.c.kind == bindparam("the_kind")

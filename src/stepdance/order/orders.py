@@ -40,7 +40,7 @@ from sqlalchemy import (
 
 from stepdance.order.db import begun, create_tables, reading
 from stepdance.order.model import Order, UnknownOrder
-from stepdance.order.statements import Statement
+from stepdance.order.statements import Statement, insert_once
 
 DESIGNS = ("orchestrated", "choreographed", "hybrid")
 PENDING, COMPLETED, CANCELLED = "pending", "completed", "cancelled"
@@ -65,14 +65,7 @@ order_table = Table(
 
 # The statements of a placement and a decision, compiled once (see .statements): they run for every order.
 # RETURNING, not rowcount, says whether an insert claimed its key: psycopg reports -1 for ON CONFLICT.
-_place_once = Statement(
-    lambda d: (
-        d.insert(order_table)
-        .values({c.key: bindparam(c.key) for c in order_table.c if c.key not in ("reason", "decided_at")})
-        .on_conflict_do_nothing()
-        .returning(order_table.c.order_id)
-    )
-)
+_place_once = insert_once(order_table, order_table.c.order_id, skip=("reason", "decided_at"))
 _decide_once = Statement(  # pending -> decided, once
     lambda _: (
         update(order_table)

@@ -50,7 +50,7 @@ from sqlalchemy import (
 from stepdance.order.db import begun, create_tables, reading
 from stepdance.order.faults import Faults
 from stepdance.order.model import DEFAULT_LIMIT_CENTS, Order, PaymentDeclined, decline_reason
-from stepdance.order.statements import Statement
+from stepdance.order.statements import Statement, insert_once
 
 CHARGED, DECLINED, REFUNDED = "charged", "declined", "refunded"
 
@@ -80,22 +80,8 @@ ledger_table = Table(
 
 # The statements of a charge and a refund, compiled once (see .statements): they run for every order.
 # RETURNING, not rowcount, says whether an insert claimed its key: psycopg reports -1 for ON CONFLICT.
-_charge_once = Statement(
-    lambda d: (
-        d.insert(charge_table)
-        .values({c.key: bindparam(c.key) for c in charge_table.c if c.key != "refunded_at"})
-        .on_conflict_do_nothing()
-        .returning(charge_table.c.order_id)
-    )
-)
-_enter_once = Statement(
-    lambda d: (
-        d.insert(ledger_table)
-        .values({c.key: bindparam(c.key) for c in ledger_table.c if c.key != "entry_id"})
-        .on_conflict_do_nothing()
-        .returning(ledger_table.c.entry_id)
-    )
-)
+_charge_once = insert_once(charge_table, charge_table.c.order_id, skip=("refunded_at",))
+_enter_once = insert_once(ledger_table, ledger_table.c.entry_id, skip=("entry_id",))
 _refund = Statement(
     lambda _: (
         update(charge_table)

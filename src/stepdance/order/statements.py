@@ -4,6 +4,7 @@
 
     insert = Statement(lambda d: d.insert(table).values(...).on_conflict_do_nothing().returning(...))
     row = insert.first(tx, order_id="o-1", ...)     # {"order_id": "o-1"}, or None when nothing came back
+    charge_once = insert_once(charge_table, charge_table.c.order_id, skip=("refunded_at",))  # the usual one
 
 ``d`` is the dialect's module (:mod:`sqlalchemy.dialects.sqlite` or :mod:`~sqlalchemy.dialects.postgresql`),
 for the constructs that differ between them (``insert(...).on_conflict_do_nothing()``). Parameters are the
@@ -35,7 +36,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from sqlalchemy import Connection, Float, Integer, String, exc
+from sqlalchemy import Column, Connection, Float, Integer, String, Table, bindparam, exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
@@ -142,3 +143,16 @@ def _as_returned(kind: TypeEngine[Any]) -> bool:
     """Whether both drivers give a column of this type as the Python value SQLAlchemy would (str, int, float),
     so that it needs no result processing."""
     return isinstance(kind, String | Integer) or (isinstance(kind, Float) and not kind.asdecimal)
+
+
+def insert_once(table: Table, returning: Column[Any], *, skip: tuple[str, ...] = ()) -> Statement:
+    """Insert a row of ``table`` (a parameter per column, but those in ``skip``) unless its key is taken;
+    ``first`` returns ``returning`` for a row inserted, None when the key was there already."""
+    return Statement(
+        lambda d: (
+            d.insert(table)
+            .values({c.key: bindparam(c.key) for c in table.c if c.key not in skip})
+            .on_conflict_do_nothing()
+            .returning(returning)
+        )
+    )
