@@ -54,8 +54,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import Column, Engine, Float, MetaData, String, Table, bindparam, exists, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Column, Engine, Float, MetaData, String, Table, exists, select
 from sqlalchemy.engine import Connection, Dialect, RootTransaction
 
 from stepdance.bus.driver_sql import placeholder, table_name
@@ -101,7 +100,6 @@ class Inbox:
             Column("message_key", String(512), primary_key=True),
             Column("processed_at", Float, nullable=False),
         )
-        self._statements: dict[str, tuple[str, Sequence[str] | None]] = {}
         self._claims: dict[tuple[str, int, bool], str] = {}
         if create:
             self.table.metadata.create_all(engine, checkfirst=True)
@@ -145,27 +143,8 @@ class Inbox:
         return connection.exec_driver_sql(sql, arguments).first() is not None
 
     def _insert(self, dialect: Dialect, values: dict[str, str]) -> tuple[str, Any]:
-        """The driver's SQL and arguments inserting ``values``' row (compiled once per dialect: this runs
-        for every delivered event)."""
-        sql, order = self._statement(dialect)
-        params: dict[str, Any] = {"c": values["consumer"], "k": values["message_key"], "t": self.clock()}
-        return sql, tuple(params[name] for name in order) if order is not None else params
-
-    def _statement(self, dialect: Dialect) -> tuple[str, Sequence[str] | None]:
-        found = self._statements.get(dialect.name)
-        if found is None:
-            insert = (postgresql.insert if dialect.name == "postgresql" else sqlite.insert)(self.table)
-            statement = (
-                insert.values(
-                    consumer=bindparam("c"), message_key=bindparam("k"), processed_at=bindparam("t")
-                )
-                .on_conflict_do_nothing()
-                .returning(self.table.c.consumer)
-            )
-            compiled = statement.compile(dialect=dialect)
-            order = list(compiled.positiontup or ()) if compiled.positional else None
-            found = self._statements[dialect.name] = (compiled.string, order)
-        return found
+        """The driver's SQL and arguments inserting ``values``' row: the claim of one key."""
+        return self._claim_sql(dialect, 1), (values["consumer"], values["message_key"], self.clock())
 
     def _claim_sql(self, dialect: Dialect, rows: int, *, returning: bool = True) -> str:
         """Insert ``rows`` inbox rows in one statement, skipping those there already (answering the keys
