@@ -8,7 +8,7 @@ import json
 import re
 from abc import abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 import orjson
 
@@ -94,21 +94,10 @@ class SettleOnce(Delivery):
                 self.settled = False  # it did not happen: the caller may try again
                 raise
 
-    def start_ack(self) -> Awaitable[None] | None:
-        """Begin acking now and return what to await for it (None: settled already). Transports that
-        gather acks into one round trip submit here, so acks begun together go out together."""
-        if self.settled:
-            return None
-        self.settled = True
-        return self._begin_ack()
-
-    def _begin_ack(self) -> Awaitable[None]:
-        return self._ack()
-
     @classmethod
     def _ack_together(cls, deliveries: Sequence[SettleOnce]) -> Awaitable[None] | None:
-        """One awaitable acking all ``deliveries`` (of this class, not settled), or None when the
-        transport has no joint ack: then each is begun on its own."""
+        """One awaitable acking all ``deliveries`` (of this class, not settled) in as few round trips as
+        the transport allows, or None when it has no joint ack: then each is acked on its own."""
         return None
 
     async def nack(self, delay: float = 0.0) -> None:
@@ -164,42 +153,34 @@ class Batcher(Generic[T, R]):
 
 
 async def ack_all(deliveries: Sequence[Delivery]) -> list[Exception | None]:
-    """Ack every delivery; per delivery None or the error its ack failed with. The acks are all begun
-    before any is awaited (one XACK or commit for all where the transport gathers them) and awaited in
-    this one task: a task per ack costs more than the ack on the fast transports."""
-    kinds = {type(d) for d in deliveries}
-    if len(kinds) == 1 and issubclass(kind := kinds.pop(), SettleOnce):
-        fresh = [d for d in deliveries if isinstance(d, SettleOnce) and not d.settled]
-        together = kind._ack_together(fresh)
-        if together is not None:
-            for one in fresh:
-                one.settled = True
-            try:
-                await together
-            except Exception as error:
-                for one in fresh:
-                    one.settled = False  # it did not happen: the caller may try again
-                return [error if d in fresh else None for d in deliveries]
-            return [None] * len(deliveries)
-    started: list[tuple[Delivery, Awaitable[None] | None]] = [
-        (d, d.start_ack() if isinstance(d, SettleOnce) else d.ack()) for d in deliveries
-    ]
-    outcomes: list[Exception | None] = []
-    try:
-        for delivery, pending in started:
-            if pending is None:
-                outcomes.append(None)
-                continue
-            try:
-                await pending
-            except Exception as error:
-                if isinstance(delivery, SettleOnce):
-                    delivery.settled = False  # it did not happen: the caller may try again
-                outcomes.append(error)
-            else:
-                outcomes.append(None)
-    finally:
-        for _, pending in started[len(outcomes) + 1 :]:
-            if asyncio.iscoroutine(pending):
-                pending.close()  # cancelled before it was awaited
+    """Ack every delivery; per delivery None or the error its ack failed with. Deliveries of one transport
+    go together (:meth:`SettleOnce._ack_together`: one XACK, one write, one commit), in this one task: a
+    task per ack costs more than the ack on the fast transports."""
+    outcomes: list[Exception | None] = [None] * len(deliveries)
+    kinds: dict[type[SettleOnce], list[int]] = {}
+    alone: list[int] = []
+    for index, delivery in enumerate(deliveries):
+        if not isinstance(delivery, SettleOnce):
+            alone.append(index)
+        elif not delivery.settled:
+            kinds.setdefault(type(delivery), []).append(index)
+    for kind, indexes in kinds.items():
+        group = [cast(SettleOnce, deliveries[i]) for i in indexes]
+        together = kind._ack_together(group)
+        if together is None:
+            alone += indexes
+            continue
+        for delivery in group:
+            delivery.settled = True
+        try:
+            await together
+        except Exception as error:
+            for index, delivery in zip(indexes, group, strict=True):
+                delivery.settled = False  # it did not happen: the caller may try again
+                outcomes[index] = error
+    for index in alone:
+        try:
+            await deliveries[index].ack()
+        except Exception as error:
+            outcomes[index] = error
     return outcomes

@@ -207,9 +207,6 @@ class RedisDelivery(SettleOnce):
     async def _ack(self) -> None:
         await self._subscription.ack(self._entry_id)
 
-    def _begin_ack(self) -> asyncio.Future[None]:
-        return self._subscription.ack(self._entry_id)
-
     @classmethod
     def _ack_together(cls, deliveries: Sequence[SettleOnce]) -> Awaitable[None] | None:
         by_subscription: dict[RedisSubscription, list[bytes]] = {}
@@ -217,12 +214,9 @@ class RedisDelivery(SettleOnce):
             if not isinstance(delivery, RedisDelivery):
                 return None
             by_subscription.setdefault(delivery._subscription, []).append(delivery._entry_id)
-        if len(by_subscription) != 1:
-            return None
-        [(subscription, ids)] = by_subscription.items()
 
-        async def acked() -> None:
-            await subscription._xack(ids)  # one XACK, without a future per entry
+        async def acked() -> None:  # one XACK per subscription, without a future per entry
+            await asyncio.gather(*(s._xack(ids) for s, ids in by_subscription.items()))
 
         return acked()
 

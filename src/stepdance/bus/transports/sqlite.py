@@ -177,14 +177,22 @@ class SqliteDelivery(SettleOnce):
         self._seq = claimed.seq
 
     async def _ack(self) -> None:
-        await self._begin_ack()
+        await self._subscription.transport.run(self._remove)
 
-    def _begin_ack(self) -> Awaitable[None]:
-        group_id, seq, transport = self._subscription.group_id, self._seq, self._subscription.transport
-        submitted = transport.submit(lambda conn: sqlite_log.remove(conn, group_id, seq))
+    def _remove(self, conn: sqlite3.Connection) -> None:
+        sqlite_log.remove(conn, self._subscription.group_id, self._seq)
+
+    @classmethod
+    def _ack_together(cls, deliveries: Sequence[SettleOnce]) -> Awaitable[None] | None:
+        """Every removal submitted before any is awaited: they commit together."""
+        ours = [d for d in deliveries if isinstance(d, SqliteDelivery)]
+        if len(ours) != len(deliveries):
+            return None
+        submitted = [(d._subscription.transport, d._subscription.transport.submit(d._remove)) for d in ours]
 
         async def committed() -> None:
-            transport.result(await submitted)
+            for transport, removal in submitted:
+                transport.result(await removal)
 
         return committed()
 
