@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import threading
 import time
@@ -265,14 +264,13 @@ class Outbox:
             conn.execute(update(self.table).where(self.table.c.seq == seq).values(error=error))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Statements:
     mark: str
     insert: str  # followed by the rows' values
     pending: str
     delete: str  # followed by the parenthesised list of seqs
 
-    @functools.cache  # noqa: B019 (a few sizes per dialect, kept for the process's life)
     def insert_rows(self, count: int) -> str:
         row = f"({self.mark}, {self.mark}, {self.mark}, {self.mark})"
         return self.insert + ", ".join([row] * count)
