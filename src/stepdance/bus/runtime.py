@@ -249,10 +249,11 @@ class Bus:
                 results[index] = checked.result()
                 continue
             given_bus = entry.get("EventBusName")
-            bus = buses.get(given_bus) if given_bus is None or isinstance(given_bus, str) else None
+            known = given_bus is None or isinstance(given_bus, str)  # else malformed, and unhashable maybe
+            bus = buses.get(given_bus) if known else None
             if bus is None:
                 bus = await self._check_bus(given_bus, definitions)
-                if given_bus is None or isinstance(given_bus, str):
+                if known:
                     buses[given_bus] = bus
             if isinstance(bus, EntryError):
                 results[index] = bus.result()
