@@ -396,3 +396,30 @@ def test_the_outboxes_of_an_engine_share_one_pool_listener_that_keeps_none_alive
     del outboxes
     gc.collect()
     assert len(_on_checkin(engine)) == 0
+
+
+@pytest.mark.postgres
+def test_reads_leave_the_statements_psycopg_prepared_on_the_connection() -> None:
+    """A read ended by ROLLBACK makes psycopg deallocate every statement it prepared on that connection; the
+    relay's empty polls did that to the services' writes, which PostgreSQL then parsed and planned again."""
+    if not postgres_reachable():
+        pytest.skip("PostgreSQL not reachable at 127.0.0.1:5432")
+    suffix = uuid.uuid4().hex[:8]
+    engine = create_engine(POSTGRES.replace("postgresql://", "postgresql+psycopg://", 1), pool_size=1)
+    outbox = Outbox(engine, table=f"outbox_{suffix}")
+    inbox = Inbox(engine, consumer="payment", table=f"inbox_{suffix}")
+    try:
+        for _ in range(8):  # psycopg prepares a statement on its 5th run on a connection
+            outbox.pending(10)
+            inbox.handled("e1")
+        with engine.connect() as connection:
+            found = connection.exec_driver_sql(
+                "SELECT statement FROM pg_prepared_statements WHERE NOT from_sql"
+            ).scalars()
+            prepared = " ".join(found)
+        assert f"outbox_{suffix}" in prepared and f"inbox_{suffix}" in prepared
+    finally:
+        with engine.begin() as conn:
+            for name in ("outbox", "inbox"):
+                conn.execute(text(f'DROP TABLE IF EXISTS "{name}_{suffix}"'))
+        engine.dispose()

@@ -57,7 +57,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Column, Engine, Float, MetaData, String, Table, exists, select
 from sqlalchemy.engine import Connection, Dialect, RootTransaction
 
-from stepdance.bus.driver_sql import placeholder, table_name
+from stepdance.bus.driver_sql import placeholder, reading, table_name
 from stepdance.bus.targets import DeliveryContext
 
 T = TypeVar("T", bound=tuple[Any, Mapping[str, Any] | DeliveryContext | str])
@@ -165,7 +165,7 @@ class Inbox:
         t = self.table
         who = self.consumer if consumer is None else consumer
         query = select(exists().where(t.c.consumer == who, t.c.message_key == message_key(event)))
-        with self.engine.connect() as connection:
+        with reading(self.engine) as connection:
             return bool(connection.execute(query).scalar())
 
 

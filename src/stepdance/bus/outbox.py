@@ -49,7 +49,7 @@ from sqlalchemy.engine import Connection, CursorResult, Dialect
 from stepdance.aio import wait_event
 from stepdance.bus import headers as h
 from stepdance.bus import ids
-from stepdance.bus.driver_sql import cursor, placeholder, table_name
+from stepdance.bus.driver_sql import cursor, placeholder, reading, table_name
 from stepdance.bus.envelope import DEFAULT_MAX_ENTRY_BYTES, check_entry, event_time, iso_time
 
 if TYPE_CHECKING:
@@ -216,7 +216,7 @@ class Outbox:
             listener()
 
     def pending(self, limit: int) -> list[OutboxRow]:
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return self._read(conn, limit)
 
     def _read(self, conn: Connection, limit: int) -> list[OutboxRow]:

@@ -33,6 +33,8 @@ from urllib.parse import parse_qsl, urlencode
 from sqlalchemy import Connection, Engine, MetaData, create_engine, event, exc, make_url, text
 from sqlalchemy.schema import CreateSchema
 
+from stepdance.bus.driver_sql import end_reading
+
 SQLITE_BUSY_SECONDS = 30.0
 _READ = "stepdance_order_read"  # execution option: a read-only connection (no BEGIN IMMEDIATE)
 _NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")  # unquoted in search_path: lower case only
@@ -72,9 +74,12 @@ def begun(engine: Engine, connection: Connection | None) -> Iterator[Connection]
 
 @contextmanager
 def reading(engine: Engine) -> Iterator[Connection]:
-    """A connection for reads only (on SQLite it does not take the write lock)."""
+    """A connection for reads only (on SQLite it does not take the write lock). It ends with COMMIT rather than
+    ROLLBACK, which would make psycopg drop the statements it prepared on the connection (see
+    :func:`stepdance.bus.driver_sql.reading`)."""
     with engine.connect() as connection:
         yield connection.execution_options(**{_READ: True})
+        end_reading(connection)
 
 
 def create_tables(engine: Engine, metadata: MetaData) -> None:
