@@ -43,7 +43,7 @@ from stepdance.bus import (
     OutboxRelay,
     handler_arn,
 )
-from stepdance.bus.outbox import _on_checkin
+from stepdance.bus.outbox import _outboxes_of
 from tests.bus.core_fixtures import SETTINGS, entry, eventually
 from tests.engine.crash_harness import wait_until
 from tests.store.backends import POSTGRES, postgres_reachable
@@ -387,15 +387,15 @@ def test_the_relay_is_woken_once_rows_written_in_a_service_transaction_are_visib
     assert seen and seen[-1] == 1
 
 
-def test_the_outboxes_of_an_engine_share_one_pool_listener_that_keeps_none_alive(
+def test_the_outboxes_of_an_engine_share_its_listeners_which_keep_none_alive(
     service_db: tuple[Engine, str],
 ) -> None:
     engine, suffix = service_db
     outboxes = [Outbox(engine, table=f"outbox_{suffix}") for _ in range(3)]
-    assert len(_on_checkin(engine)) == 3
+    assert len(_outboxes_of(engine)) == 3
     del outboxes
     gc.collect()
-    assert len(_on_checkin(engine)) == 0
+    assert len(_outboxes_of(engine)) == 0
 
 
 @pytest.mark.postgres
@@ -423,3 +423,15 @@ def test_reads_leave_the_statements_psycopg_prepared_on_the_connection() -> None
             for name in ("outbox", "inbox"):
                 conn.execute(text(f'DROP TABLE IF EXISTS "{name}_{suffix}"'))
         engine.dispose()
+
+
+def test_the_rows_of_one_write_are_read_back_in_the_order_they_were_published(
+    service_db: tuple[Engine, str],
+) -> None:
+    engine, suffix = service_db
+    outbox = Outbox(engine, table=f"outbox_{suffix}")
+    with outbox.transaction() as tx:
+        published = [tx.publish(placed("default", f"o-{i}")) for i in range(300)]
+    assert [row.event_id for row in outbox.pending(1000)] == published
+    outbox.published([row.seq for row in outbox.pending(1000)[:250]])
+    assert [row.event_id for row in outbox.pending(1000)] == published[250:]

@@ -103,9 +103,10 @@ class Outbox:
             Column("error", Text),  # why the bus refused it; such a row is not relayed again
         )
         self._sql: dict[str, _Statements] = {}
-        self._notified = f"stepdance.outbox.{id(self)}"  # connection.info key: the transaction notified
+        # connection.info keys (the pooled connection's): rows written in its transaction; then committed
+        self._written = f"stepdance.outbox.{id(self)}.written"
         self._wake_on_checkin = f"stepdance.outbox.{id(self)}.committed"
-        _on_checkin(engine).add(self)
+        _outboxes_of(engine).add(self)
         self._listeners: list[Callable[[], None]] = []
         self._lock = threading.Lock()
         # SQLite has one writer: when the relay's delete meets a service transaction on the lock, SQLite's
@@ -174,24 +175,33 @@ class Outbox:
         statements, found = self._statements(connection.dialect), cursor(connection)
         # one statement per chunk rather than executemany: sqlite3 lets go of the GIL at every row it
         # steps, and a thread giving it up that often waits for it behind the event loop each time
+        if statements.insert_arrays:
+            columns: tuple[list[Any], ...] = ([], [], [], [])
+            for r in rows:
+                for column, name in zip(columns, _ROW, strict=True):
+                    column.append(r[name])
+            found.execute(statements.insert_arrays, columns)
+            rows = []
         for start in range(0, len(rows), ROWS_PER_INSERT):
             chunk = rows[start : start + ROWS_PER_INSERT]
             values: list[Any] = []
             for r in chunk:
                 values += (r["event_id"], r["entry"], r["headers"], r["created"])
             found.execute(statements.insert_rows(len(chunk)), values)
-        transaction = connection.get_transaction()
-        if connection.info.get(self._notified) is not transaction:
-            # once per transaction: a listener per row would cost more than the row's insert
-            connection.info[self._notified] = transaction
-            event.listen(connection, "commit", self._committing, once=True)
+        # the engine's one commit listener wakes the relay (a listener added per transaction cost a third
+        # as much as the rows' insert)
+        connection.info[self._written] = True
 
-    def _committing(self, connection: Connection) -> None:
+    def _committing(self, info: dict[Any, Any]) -> None:
         # SQLAlchemy calls this just BEFORE the commit: a relay woken now may read before the rows are
         # visible and then sleep a whole poll. Wake it now (the usual case: it reads later) and again when
         # the connection goes back to the pool, after the commit.
-        connection.info[self._wake_on_checkin] = True
-        self.notify()
+        if info.pop(self._written, False):
+            info[self._wake_on_checkin] = True
+            self.notify()
+
+    def _rolling_back(self, info: dict[Any, Any]) -> None:
+        info.pop(self._written, None)
 
     def _checked_in(self, _dbapi_connection: Any, record: Any) -> None:
         if record is not None and record.info.pop(self._wake_on_checkin, False):
@@ -243,6 +253,9 @@ class Outbox:
 
     def _delete(self, conn: Connection, seqs: list[int]) -> None:
         statements = self._statements(conn.dialect)
+        if conn.dialect.name == "postgresql":  # one array: one statement text, prepared once
+            cursor(conn).execute(f"{statements.delete_any}", (seqs,))
+            return
         marks = ", ".join([statements.mark] * len(seqs))
         cursor(conn).execute(f"{statements.delete} ({marks})", seqs)
 
@@ -256,6 +269,15 @@ class Outbox:
                 pending=f"SELECT seq, event_id, entry, headers FROM {table} WHERE error IS NULL "
                 f"ORDER BY seq LIMIT {mark}",
                 delete=f"DELETE FROM {table} WHERE seq IN",
+                delete_any=f"DELETE FROM {table} WHERE seq = ANY(%s)",
+                insert_arrays=(
+                    # columns as arrays, their rows in order (seq follows it): see Inbox._claim_array_sql
+                    f"INSERT INTO {table} (event_id, entry, headers, created) "
+                    "SELECT e, n, h, c FROM unnest(%s::varchar[], %s::text[], %s::text[], %s::float8[]) "
+                    "WITH ORDINALITY AS u(e, n, h, c, i) ORDER BY i"
+                    if dialect.name == "postgresql"
+                    else ""
+                ),
             )
         return found
 
@@ -264,35 +286,51 @@ class Outbox:
             conn.execute(update(self.table).where(self.table.c.seq == seq).values(error=error))
 
 
+_ROW = ("event_id", "entry", "headers", "created")
+
+
 @dataclass(frozen=True, slots=True)
 class _Statements:
     mark: str
     insert: str  # followed by the rows' values
     pending: str
     delete: str  # followed by the parenthesised list of seqs
+    delete_any: str  # PostgreSQL: the seqs as one array
+    insert_arrays: str  # PostgreSQL: the rows as four column arrays; "" elsewhere
 
     def insert_rows(self, count: int) -> str:
         row = f"({self.mark}, {self.mark}, {self.mark}, {self.mark})"
         return self.insert + ", ".join([row] * count)
 
 
-_CHECKIN: weakref.WeakKeyDictionary[Engine, weakref.WeakSet[Outbox]] = weakref.WeakKeyDictionary()
-_CHECKIN_LOCK = threading.Lock()
+_OUTBOXES: weakref.WeakKeyDictionary[Engine, weakref.WeakSet[Outbox]] = weakref.WeakKeyDictionary()
+_OUTBOXES_LOCK = threading.Lock()
 
 
-def _on_checkin(engine: Engine) -> weakref.WeakSet[Outbox]:
-    """The outboxes told when one of ``engine``'s connections goes back to its pool: one listener per engine
-    however many outboxes it serves, and none keeps an outbox alive."""
-    with _CHECKIN_LOCK:
-        outboxes = _CHECKIN.get(engine)
+def _outboxes_of(engine: Engine) -> weakref.WeakSet[Outbox]:
+    """The outboxes told when a transaction on ``engine`` commits or rolls back and when one of its
+    connections goes back to its pool: one listener of each per engine however many outboxes it serves,
+    and none keeps an outbox alive."""
+    with _OUTBOXES_LOCK:
+        outboxes = _OUTBOXES.get(engine)
         if outboxes is None:
-            outboxes = _CHECKIN[engine] = weakref.WeakSet()
+            outboxes = _OUTBOXES[engine] = weakref.WeakSet()
             members = outboxes
+
+            def committing(connection: Connection) -> None:
+                for outbox in list(members):
+                    outbox._committing(connection.info)
+
+            def rolling_back(connection: Connection) -> None:
+                for outbox in list(members):
+                    outbox._rolling_back(connection.info)
 
             def checked_in(dbapi_connection: Any, record: Any) -> None:
                 for outbox in list(members):
                     outbox._checked_in(dbapi_connection, record)
 
+            event.listen(engine, "commit", committing)
+            event.listen(engine, "rollback", rolling_back)
             event.listen(engine, "checkin", checked_in)
         return outboxes
 
