@@ -11,7 +11,9 @@ unsettled deliveries (the broker sends no more until some are acked or nacked). 
 per-delivery ack deadline, so ``ack_wait`` is kept here: a delivery neither acked nor nacked ``ack_wait``
 after ``fetch`` handed it out (or after it reached a buffer nobody fetches from) is handed back
 (basic.nack, requeue) and goes to another consumer. If the consumer's process dies, the broker requeues
-its deliveries at once when the connection drops.
+its deliveries at once when the connection drops. The acks of a batch go together (``ack_all``): one
+basic.ack with ``multiple`` for the run of the channel's oldest unsettled deliveries the batch covers, one
+each for the rest, queued without waiting for the socket (a lost ack is one more delivery).
 
 ``attempt``: quorum queues count returns in ``x-delivery-count``; a delayed retry also carries the attempts
 so far in the ``stepdance-attempts`` header.
@@ -35,10 +37,12 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager, suppress
+from typing import cast
 
 import aio_pika
+import aiormq
 import aiormq.exceptions
 import pamqp.exceptions
 from aio_pika.abc import (
@@ -48,12 +52,14 @@ from aio_pika.abc import (
     AbstractIncomingMessage,
     AbstractQueue,
 )
+from pamqp.commands import Basic
 from pamqp.common import FieldTable
 
 from stepdance.bus.transports.base import Delivery, Message, Subscription, Transport, TransportError
 from stepdance.bus.transports.common import SettleOnce, frame, from_envelope, safe_name, unframe
 
 PUBLISH_TIMEOUT = 30.0
+PERSISTENT = int(aio_pika.DeliveryMode.PERSISTENT)
 ATTEMPTS_HEADER = "stepdance-attempts"
 _ERRORS = (
     aiormq.exceptions.AMQPError,
@@ -90,18 +96,37 @@ class RabbitTransport(Transport):
         self.subscriptions: set[RabbitSubscription] = set()
 
     async def publish(self, topic: str, messages: Sequence[Message]) -> None:
+        """Every message's frames queued at once on the publishing channel, in order, then the confirms
+        awaited together; a nack (or a return) fails the call. Below aio-pika's ``Exchange.publish``, which
+        builds an ``aio_pika.Message`` per message and holds the channel's lock until each message's frames
+        reached the socket: it cost more than the rest of a bus's path per message."""
         if not messages:
             return
         exchange = await self._exchange(topic)
+        assert self._publisher is not None  # _exchange opened it
         async with mapped(f"publish to {topic!r}"):
+            # the concrete channel: its basic_publish takes ``wait`` (aiormq's abstract class omits it)
+            channel = cast(aiormq.Channel, await self._publisher.get_underlay_channel())
             # Tasks start in creation order and take the channel's lock in that order: frames go out in
             # publish order while the confirms are awaited together.
             sends = [
-                asyncio.ensure_future(exchange.publish(_outgoing(m), routing_key="", mandatory=False))
+                asyncio.ensure_future(
+                    channel.basic_publish(
+                        frame(m),
+                        exchange=exchange.name,
+                        routing_key="",
+                        properties=Basic.Properties(delivery_mode=PERSISTENT, message_id=m.id),
+                        wait=False,
+                    )
+                )
                 for m in messages
             ]
-            async with asyncio.timeout(PUBLISH_TIMEOUT):
-                await asyncio.gather(*sends)
+            try:
+                async with asyncio.timeout(PUBLISH_TIMEOUT):
+                    await asyncio.gather(*sends)
+            finally:
+                for send in sends:
+                    send.cancel()  # a failed one left the others waiting (no-op on those done)
 
     async def subscribe(self, topic: str, group: str, *, ack_wait: float = 30.0) -> Subscription:
         subscription = RabbitSubscription(self, topic, group, ack_wait)
@@ -182,6 +207,8 @@ class RabbitSubscription(Subscription):
         self._queue: AbstractQueue | None = None
         self._tag: str | None = None
         self._buffer: asyncio.Queue[RabbitDelivery] = asyncio.Queue()
+        # this channel's deliveries not settled yet, by delivery tag, in arrival (= tag) order
+        self.unsettled: dict[int, RabbitDelivery] = {}
         self._retry_queues: set[int] = set()
         self._returns: set[asyncio.Task[None]] = set()
 
@@ -197,6 +224,7 @@ class RabbitSubscription(Subscription):
             await queue.bind(exchange)
             self._tag = await queue.consume(self._arrived, no_ack=False)
         self.channel, self._queue, self._retry_queues = channel, queue, set()
+        self.unsettled = {}
         self.transport.subscriptions.add(self)
 
     async def fetch(self, max_messages: int, wait: float) -> list[Delivery]:
@@ -263,7 +291,31 @@ class RabbitSubscription(Subscription):
         message, attempt = _incoming(raw)
         delivery = RabbitDelivery(self, raw, message, attempt)
         delivery.hold(self.ack_wait)
+        if raw.delivery_tag is not None:
+            self.unsettled[raw.delivery_tag] = delivery
         self._buffer.put_nowait(delivery)
+
+    async def ack_many(self, deliveries: Sequence[RabbitDelivery]) -> None:
+        """Ack ``deliveries`` (of this subscription): one basic.ack with ``multiple`` for the longest run of
+        the channel's oldest unsettled deliveries they cover, one basic.ack each for the rest (``multiple``
+        must not take along a delivery another batch still holds). The frames are queued, not awaited onto
+        the socket: an ack lost with the connection means one more delivery, which at-least-once allows."""
+        tags = {d.tag for d in deliveries}
+        highest = 0
+        for tag in self.unsettled:  # oldest first
+            if tag not in tags:
+                break
+            highest = tag
+        for delivery in deliveries:
+            delivery.settle()  # forgets it among the unsettled
+        assert self.channel is not None  # settle() raised if it closed
+        async with mapped("ack"):
+            channel = cast(aiormq.Channel, await self.channel.get_underlay_channel())
+            if highest:
+                await channel.basic_ack(highest, multiple=True, wait=False)
+            for tag in sorted(tags):
+                if tag > highest:
+                    await channel.basic_ack(tag, wait=False)
 
 
 class RabbitDelivery(SettleOnce):
@@ -281,9 +333,22 @@ class RabbitDelivery(SettleOnce):
             self.lease.cancel()
         self.lease = asyncio.get_running_loop().call_later(seconds, self.expire)
 
+    @property
+    def tag(self) -> int:
+        return self._raw.delivery_tag or 0
+
+    @classmethod
+    def _ack_together(cls, deliveries: Sequence[SettleOnce]) -> Awaitable[None] | None:
+        by_subscription: dict[RabbitSubscription, list[RabbitDelivery]] = {}
+        for delivery in deliveries:
+            assert isinstance(delivery, RabbitDelivery)
+            by_subscription.setdefault(delivery._subscription, []).append(delivery)
+        return _ack_each_subscription(by_subscription)
+
     def expire(self) -> None:
         if not self.settled:
             self.settled = True
+            self._subscription.unsettled.pop(self.tag, None)
             self._subscription.hand_back(self)
 
     def give_up(self) -> None:
@@ -302,19 +367,26 @@ class RabbitDelivery(SettleOnce):
             # else the broker requeued it when the channel closed
 
     async def _ack(self) -> None:
-        self._settle()
+        self.settle()
         async with mapped("ack"):
             await self._raw.ack()
 
     async def _nack(self, delay: float) -> None:
-        self._settle()
+        self.settle()
         if delay <= 0:
             await self.requeue()
         else:
             await self._subscription.retry_later(self._raw, self.message, self.attempt, delay)
 
-    def _settle(self) -> None:
+    def settle(self) -> None:
+        """Stop its lease and forget it among the channel's unsettled deliveries, before an ack or a nack."""
         if self.lease is not None:
             self.lease.cancel()
         if self._raw.channel.is_closed:
             raise TransportError("RabbitMQ: the channel closed; the broker will deliver this message again")
+        self._subscription.unsettled.pop(self.tag, None)
+
+
+async def _ack_each_subscription(groups: dict[RabbitSubscription, list[RabbitDelivery]]) -> None:
+    for subscription, deliveries in groups.items():
+        await subscription.ack_many(deliveries)
