@@ -142,7 +142,7 @@ async def test_a_joint_ack_takes_only_the_deliveries_it_is_given(transport: Tran
     """``ack_all`` acks a batch in as few calls as the transport allows (RabbitMQ: one ``multiple`` ack for a
     run of the oldest deliveries); deliveries still held among them, older or interleaved, stay unacked and
     come back once their ack_wait is over."""
-    subscription = await transport.subscribe(names.topic(), names.group(), ack_wait=1.0)
+    subscription = await transport.subscribe(names.topic(), names.group(), ack_wait=2.0)
     await transport.publish(names.topic(), [message(n) for n in range(10)])
     held = await collect(subscription, 10)
     assert [d.message.id for d in held] == [f"m{n}" for n in range(10)]
@@ -151,7 +151,7 @@ async def test_a_joint_ack_takes_only_the_deliveries_it_is_given(transport: Tran
     assert await ack_all([held[0]]) == [None]  # the oldest, after younger ones were acked
 
     back: set[str] = set()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 12
     while back != {"m3", "m7", "m8"} and time.monotonic() < deadline:
         again = await subscription.fetch(10, 0.5)
         assert all(d.attempt >= 2 for d in again)
