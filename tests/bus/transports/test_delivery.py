@@ -162,6 +162,28 @@ async def test_a_joint_ack_takes_only_the_deliveries_it_is_given(transport: Tran
     await subscription.close()
 
 
+async def test_a_joint_ack_beside_a_delayed_nack_leaves_the_nacked_one_to_come_back(
+    transport: Transport, names: Names
+) -> None:
+    """A nack with a delay may take a round trip (RabbitMQ republishes, then acks the original); a joint ack
+    of younger deliveries meanwhile must not take the nacked one along (RabbitMQ would then close the channel
+    at the original's ack, and the delivery still held, m6, could no longer be acked)."""
+    subscription = await transport.subscribe(names.topic(), names.group())
+    await transport.publish(names.topic(), [message(n) for n in range(7)])
+    held = await collect(subscription, 7)
+
+    nacking = asyncio.ensure_future(held[1].nack(0.5))
+    await asyncio.sleep(0)  # the nack has started
+    assert await ack_all([held[n] for n in (0, 2, 3, 4, 5)]) == [None] * 5
+    await nacking
+
+    [again] = await collect(subscription, 1, seconds=8)
+    assert (again.message.id, again.attempt) == ("m1", 2)
+    assert await ack_all([again, held[6]]) == [None, None]
+    assert await subscription.fetch(10, 1.0) == []
+    await subscription.close()
+
+
 async def test_one_consumer_gets_each_key_in_publish_order(transport: Transport, names: Names) -> None:
     subscription = await transport.subscribe(names.topic(), names.group())
     keys = ["a", "b", "c"]

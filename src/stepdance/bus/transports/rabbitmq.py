@@ -207,7 +207,9 @@ class RabbitSubscription(Subscription):
         self._queue: AbstractQueue | None = None
         self._tag: str | None = None
         self._buffer: asyncio.Queue[RabbitDelivery] = asyncio.Queue()
-        # this channel's deliveries not settled yet, by delivery tag, in arrival (= tag) order
+        # this channel's deliveries whose ack or nack has not been sent yet, by delivery tag, in arrival (=
+        # tag) order: a ``multiple`` ack must not reach past one of them (one being nacked with a delay is
+        # here until its republish is confirmed and its ack sent)
         self.unsettled: dict[int, RabbitDelivery] = {}
         self._retry_queues: set[int] = set()
         self._returns: set[asyncio.Task[None]] = set()
@@ -286,6 +288,7 @@ class RabbitSubscription(Subscription):
             assert self.channel is not None
             await self.channel.default_exchange.publish(_outgoing(message, attempt), routing_key=name)
             await raw.ack()
+            self.sent(raw.delivery_tag)
 
     async def _arrived(self, raw: AbstractIncomingMessage) -> None:
         message, attempt = _incoming(raw)
@@ -307,7 +310,7 @@ class RabbitSubscription(Subscription):
                 break
             highest = tag
         for delivery in deliveries:
-            delivery.settle()  # forgets it among the unsettled
+            delivery.settle()
         assert self.channel is not None  # settle() raised if it closed
         async with mapped("ack"):
             channel = cast(aiormq.Channel, await self.channel.get_underlay_channel())
@@ -316,6 +319,13 @@ class RabbitSubscription(Subscription):
             for tag in sorted(tags):
                 if tag > highest:
                     await channel.basic_ack(tag, wait=False)
+        for tag in tags:
+            self.sent(tag)
+
+    def sent(self, tag: int | None) -> None:
+        """The ack or nack of ``tag`` went out."""
+        if tag is not None:
+            self.unsettled.pop(tag, None)
 
 
 class RabbitDelivery(SettleOnce):
@@ -348,7 +358,6 @@ class RabbitDelivery(SettleOnce):
     def expire(self) -> None:
         if not self.settled:
             self.settled = True
-            self._subscription.unsettled.pop(self.tag, None)
             self._subscription.hand_back(self)
 
     def give_up(self) -> None:
@@ -361,6 +370,7 @@ class RabbitDelivery(SettleOnce):
         try:
             async with mapped("requeue"):
                 await self._raw.nack(requeue=True)
+            self._subscription.sent(self.tag)
         except TransportError:
             if not self._raw.channel.is_closed:
                 raise
@@ -370,6 +380,7 @@ class RabbitDelivery(SettleOnce):
         self.settle()
         async with mapped("ack"):
             await self._raw.ack()
+        self._subscription.sent(self.tag)
 
     async def _nack(self, delay: float) -> None:
         self.settle()
@@ -379,12 +390,11 @@ class RabbitDelivery(SettleOnce):
             await self._subscription.retry_later(self._raw, self.message, self.attempt, delay)
 
     def settle(self) -> None:
-        """Stop its lease and forget it among the channel's unsettled deliveries, before an ack or a nack."""
+        """Stop its lease before an ack or a nack; fail when its channel is gone."""
         if self.lease is not None:
             self.lease.cancel()
         if self._raw.channel.is_closed:
             raise TransportError("RabbitMQ: the channel closed; the broker will deliver this message again")
-        self._subscription.unsettled.pop(self.tag, None)
 
 
 async def _ack_each_subscription(groups: dict[RabbitSubscription, list[RabbitDelivery]]) -> None:
