@@ -166,7 +166,7 @@ def _same_url(store: Store, request: pytest.FixtureRequest) -> str:
 
 @pytest.mark.slow
 @pytest.mark.postgres
-def test_two_workers_share_executions_and_one_takes_over_when_the_other_dies(
+def test_of_two_workers_sharing_a_store_one_dies_and_the_other_takes_over_its_executions(
     tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     url = url_for("postgres", tmp_path, request)
@@ -174,8 +174,8 @@ def test_two_workers_share_executions_and_one_takes_over_when_the_other_dies(
     workers = Workers(url, tmp_path / "log", env={"STEPDANCE_CLAIM_BATCH": "2"})
     cases = [("long", LONG, {"n": n}) for n in range(8)]
     try:
-        doomed, survivor = workers.start(), workers.start()
-        for process in (doomed, survivor):
+        first, second = workers.start(), workers.start()
+        for process in (first, second):
             workers.ready(process)
         arns = start_executions(store, cases)
 
@@ -183,18 +183,23 @@ def test_two_workers_share_executions_and_one_takes_over_when_the_other_dies(
             return {arn: store.get_execution(arn).owner for arn in arns}
 
         wait_until(lambda: workers.count("end", "long-a") == 8, 20, "every execution to reach its Wait")
-        pids = {str(p.pid): p for p in (doomed, survivor)}
+        pids = {str(p.pid): p for p in (first, second)}
         held = {arn: (owner or "").split(":")[1] for arn, owner in owners().items()}
-        assert set(held.values()) == set(pids), "the two workers did not share the executions"
+        assert set(held.values()) <= set(pids), "an execution is held by neither worker"
+        # How the two split the work depends on which polls first (usually both hold some, but a busy
+        # machine may let one claim all): the one holding the most dies, so there is always a takeover.
+        counts = {pid: list(held.values()).count(pid) for pid in pids}
+        doomed = pids[max(counts, key=lambda pid: counts[pid])]
+        survivor = second if doomed is first else first
         workers.kill(doomed)
         owed = in_flight(store, arns)
         wait_until(lambda: finished(store, arns), 30, "the survivor to finish every execution")
         assert workers.stop(survivor) == 0
+        assert_same_as_uninterrupted(store, arns, cases)
+        taken_over = [arn for arn, pid in held.items() if pid == str(doomed.pid)]
+        assert taken_over and all(owners()[arn].split(":")[1] == str(survivor.pid) for arn in taken_over)  # type: ignore[union-attr]
+        invoked_again = {key for key, times in workers.invocations().items() if times > 1}
+        assert invoked_again <= owed
     finally:
         workers.close()
-    assert_same_as_uninterrupted(store, arns, cases)
-    taken_over = [arn for arn, pid in held.items() if pid == str(doomed.pid)]
-    assert taken_over and all(owners()[arn].split(":")[1] == str(survivor.pid) for arn in taken_over)  # type: ignore[union-attr]
-    invoked_again = {key for key, times in workers.invocations().items() if times > 1}
-    assert invoked_again <= owed
-    store.close()
+        store.close()
