@@ -46,7 +46,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, CursorResult, Dialect
 
-from stepdance.aio import wait_event
+from stepdance.aio import in_thread, wait_event
 from stepdance.bus import headers as h
 from stepdance.bus import ids
 from stepdance.bus.driver_sql import cursor, placeholder, reading, table_name
@@ -380,10 +380,10 @@ class OutboxRelay:
 
     async def relay_once(self) -> int:
         """Publish one batch of pending rows; how many the bus accepted."""
-        rows = await asyncio.to_thread(self.outbox.pending, self.batch)
+        rows = await in_thread(self.outbox.pending, self.batch)
         done = await self._publish(rows)
         if done:
-            await asyncio.to_thread(self.outbox.published, done)
+            await in_thread(self.outbox.published, done)
         return len(done)
 
     async def _publish(self, rows: list[OutboxRow]) -> list[int]:
@@ -402,7 +402,7 @@ class OutboxRelay:
                 done.append(row.seq)
             elif result.get("ErrorCode") not in RETRIED_ERRORS:
                 log.error("the bus refused outbox event %s: %s", row.event_id, result)
-                await asyncio.to_thread(
+                await in_thread(
                     self.outbox.refused, row.seq, f"{result['ErrorCode']}: {result['ErrorMessage']}"
                 )
         return done
@@ -420,7 +420,7 @@ class OutboxRelay:
             while True:
                 wake.clear()
                 try:
-                    rows = await asyncio.to_thread(self.outbox.next_pending, done, self.batch)
+                    rows = await in_thread(self.outbox.next_pending, done, self.batch)
                     done = []
                     if rows:
                         done = await self._publish(rows)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from stepdance.aio import wait_event
+from stepdance.aio import in_thread, wait_event
 from stepdance.bus import archiver, names, replay
 from stepdance.bus import headers as h
 from stepdance.bus.catalog import Catalog
@@ -147,7 +147,7 @@ class Bus:
 
     async def store(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a catalog call off the loop."""
-        return await asyncio.to_thread(fn, *args, **kwargs)
+        return await in_thread(fn, *args, **kwargs)
 
     def changed(self) -> None:
         """The catalog changed: re-read it now rather than at the next refresh."""

@@ -12,7 +12,6 @@ Target ARNs:
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import inspect
 import json
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from stepdance.aio import in_thread
 from stepdance.bus import headers as h
 
 if TYPE_CHECKING:
@@ -135,7 +135,7 @@ class Handlers:
             if handler.is_async:
                 outcomes = await handler.fn(parsed)
             else:
-                outcomes = await asyncio.to_thread(handler.fn, parsed)
+                outcomes = await in_thread(handler.fn, parsed)
         except Exception as error:
             return [_failure(error)] * len(items)
         if outcomes is None:
@@ -158,7 +158,7 @@ class Handlers:
             if handler.is_async:
                 await handler.fn(*args)
             else:
-                await asyncio.to_thread(handler.fn, *args)
+                await in_thread(handler.fn, *args)
         except TargetFailure:
             raise
         except Exception as error:  # a handler's own failure: retried, as a Lambda function's would be

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from stepdance.aio import in_thread
 from stepdance.order.db import reading
 from stepdance.order.designs.base import Design
 from stepdance.order.model import Order
@@ -147,7 +148,7 @@ class _Tracker:
                 self.wake.clear()
                 continue
             started = time.monotonic()
-            found = await asyncio.to_thread(_decided, self.view, list(self.in_flight))
+            found = await in_thread(_decided, self.view, list(self.in_flight))
             for order_id, status, placed_at, decided_at in found:
                 self._settle(order_id, status, placed_at, decided_at)
             if found and self.progress is not None:

@@ -16,6 +16,8 @@ import asyncio
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
+from stepdance.aio import in_thread
+
 T = TypeVar("T")
 
 
@@ -45,7 +47,7 @@ class Batcher(Generic[T]):
         while self._waiting:
             batch, self._waiting = self._waiting[: self.limit], self._waiting[self.limit :]
             try:
-                await asyncio.to_thread(self.write, [item for item, _ in batch])
+                await in_thread(self.write, [item for item, _ in batch])
             except Exception:
                 await self._one_by_one(batch)
                 continue
@@ -56,7 +58,7 @@ class Batcher(Generic[T]):
     async def _one_by_one(self, batch: list[tuple[T, asyncio.Future[None]]]) -> None:
         for item, done in batch:
             try:
-                await asyncio.to_thread(self.write, [item])
+                await in_thread(self.write, [item])
             except Exception as error:
                 if not done.done():
                     done.set_exception(error)

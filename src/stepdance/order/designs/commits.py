@@ -35,6 +35,8 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Engine
 
+from stepdance.aio import in_thread
+
 R = TypeVar("R")
 BATCH = 256  # calls in one transaction at most
 
@@ -65,7 +67,7 @@ class GroupCommit:
         if self._closed:
             raise RuntimeError("the service's calls are closed")
         if not self.grouped:
-            return await asyncio.to_thread(fn, None)
+            return await in_thread(fn, None)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[R] = loop.create_future()
         self._queue.append((_Call(fn), future))
