@@ -33,11 +33,7 @@ def reading(engine: Engine) -> Iterator[Connection]:
     it would be parsed and planned again (a third of a PostgreSQL deployment's statements were re-parses)."""
     with engine.connect() as connection:
         yield connection
-        end_reading(connection)
-
-
-def end_reading(connection: Connection) -> None:
-    """Commit what ``connection`` read, through SQLAlchemy and on the driver's connection (the statements
-    run on a driver cursor began a transaction SQLAlchemy does not know of)."""
-    connection.commit()
-    connection.connection.dbapi_connection.commit()  # type: ignore[union-attr]
+        # through SQLAlchemy and on the driver's connection: statements run on a driver cursor began a
+        # transaction SQLAlchemy does not know of
+        connection.commit()
+        connection.connection.dbapi_connection.commit()  # type: ignore[union-attr]

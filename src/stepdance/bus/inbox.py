@@ -163,13 +163,10 @@ class Inbox:
         """PostgreSQL's claim of any number of keys, given as one array: one statement text whatever the
         batch's size, so psycopg prepares it and the server plans it once (a VALUES list per size was parsed
         by both at every batch)."""
-        found = self._claims.get((dialect.name, 0, True))
-        if found is None:
-            found = self._claims[(dialect.name, 0, True)] = (
-                f"INSERT INTO {table_name(dialect, self.table)} (consumer, message_key, processed_at) "
-                "SELECT %s, k, %s FROM unnest(%s::varchar[]) AS k ON CONFLICT DO NOTHING RETURNING message_key"
-            )
-        return found
+        return (
+            f"INSERT INTO {table_name(dialect, self.table)} (consumer, message_key, processed_at) "
+            "SELECT %s, k, %s FROM unnest(%s::varchar[]) AS k ON CONFLICT DO NOTHING RETURNING message_key"
+        )
 
     def handled(
         self, event: Mapping[str, Any] | DeliveryContext | str, *, consumer: str | None = None

@@ -173,21 +173,14 @@ class Outbox:
         if not rows:
             return
         statements, found = self._statements(connection.dialect), cursor(connection)
-        # one statement per chunk rather than executemany: sqlite3 lets go of the GIL at every row it
-        # steps, and a thread giving it up that often waits for it behind the event loop each time
         if statements.insert_arrays:
-            columns: tuple[list[Any], ...] = ([], [], [], [])
-            for r in rows:
-                for column, name in zip(columns, _ROW, strict=True):
-                    column.append(r[name])
-            found.execute(statements.insert_arrays, columns)
-            rows = []
-        for start in range(0, len(rows), ROWS_PER_INSERT):
-            chunk = rows[start : start + ROWS_PER_INSERT]
-            values: list[Any] = []
-            for r in chunk:
-                values += (r["event_id"], r["entry"], r["headers"], r["created"])
-            found.execute(statements.insert_rows(len(chunk)), values)
+            found.execute(statements.insert_arrays, [[r[name] for r in rows] for name in _ROW])
+        else:
+            # one statement per chunk rather than executemany: sqlite3 lets go of the GIL at every row it
+            # steps, and a thread giving it up that often waits for it behind the event loop each time
+            for start in range(0, len(rows), ROWS_PER_INSERT):
+                values = [r[name] for r in rows[start : start + ROWS_PER_INSERT] for name in _ROW]
+                found.execute(statements.insert_rows(len(values) // len(_ROW)), values)
         # the engine's one commit listener wakes the relay (a listener added per transaction cost a third
         # as much as the rows' insert)
         connection.info[self._written] = True

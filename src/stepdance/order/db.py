@@ -33,7 +33,7 @@ from urllib.parse import parse_qsl, urlencode
 from sqlalchemy import Connection, Engine, MetaData, create_engine, event, exc, make_url, text
 from sqlalchemy.schema import CreateSchema
 
-from stepdance.bus.driver_sql import end_reading
+from stepdance.bus.driver_sql import reading as read_only
 
 SQLITE_BUSY_SECONDS = 30.0
 _READ = "stepdance_order_read"  # execution option: a read-only connection (no BEGIN IMMEDIATE)
@@ -77,9 +77,8 @@ def reading(engine: Engine) -> Iterator[Connection]:
     """A connection for reads only (on SQLite it does not take the write lock). It ends with COMMIT rather than
     ROLLBACK, which would make psycopg drop the statements it prepared on the connection (see
     :func:`stepdance.bus.driver_sql.reading`)."""
-    with engine.connect() as connection:
+    with read_only(engine) as connection:
         yield connection.execution_options(**{_READ: True})
-        end_reading(connection)
 
 
 def create_tables(engine: Engine, metadata: MetaData) -> None:

@@ -8,7 +8,7 @@ import json
 import re
 from abc import abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
 import orjson
 
@@ -16,6 +16,7 @@ from stepdance.bus.transports.base import Delivery, Message, TransportError
 
 T = TypeVar("T")
 R = TypeVar("R")
+D = TypeVar("D", bound="SettleOnce")
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9-]")
 
@@ -114,6 +115,26 @@ class SettleOnce(Delivery):
 
     @abstractmethod
     async def _nack(self, delay: float) -> None: ...
+
+
+def acked_per_subscription(
+    deliveries: Sequence[SettleOnce],
+    kind: type[D],
+    subscription_of: Callable[[D], Any],
+    ack: Callable[[Any, list[D]], Awaitable[Any]],
+) -> Awaitable[None] | None:
+    """A :meth:`SettleOnce._ack_together` for transports that ack per subscription: ``ack(subscription, its
+    deliveries)`` once for each subscription, concurrently; None when a delivery is not a ``kind``."""
+    groups: dict[Any, list[D]] = {}
+    for delivery in deliveries:
+        if not isinstance(delivery, kind):
+            return None
+        groups.setdefault(subscription_of(delivery), []).append(delivery)
+
+    async def acked() -> None:
+        await asyncio.gather(*(ack(subscription, group) for subscription, group in groups.items()))
+
+    return acked()
 
 
 class Batcher(Generic[T, R]):

@@ -56,7 +56,14 @@ from pamqp.commands import Basic
 from pamqp.common import FieldTable
 
 from stepdance.bus.transports.base import Delivery, Message, Subscription, Transport, TransportError
-from stepdance.bus.transports.common import SettleOnce, frame, from_envelope, safe_name, unframe
+from stepdance.bus.transports.common import (
+    SettleOnce,
+    acked_per_subscription,
+    frame,
+    from_envelope,
+    safe_name,
+    unframe,
+)
 
 PUBLISH_TIMEOUT = 30.0
 PERSISTENT = int(aio_pika.DeliveryMode.PERSISTENT)
@@ -349,11 +356,9 @@ class RabbitDelivery(SettleOnce):
 
     @classmethod
     def _ack_together(cls, deliveries: Sequence[SettleOnce]) -> Awaitable[None] | None:
-        by_subscription: dict[RabbitSubscription, list[RabbitDelivery]] = {}
-        for delivery in deliveries:
-            assert isinstance(delivery, RabbitDelivery)
-            by_subscription.setdefault(delivery._subscription, []).append(delivery)
-        return _ack_each_subscription(by_subscription)
+        return acked_per_subscription(
+            deliveries, RabbitDelivery, lambda d: d._subscription, RabbitSubscription.ack_many
+        )
 
     def expire(self) -> None:
         if not self.settled:
@@ -395,8 +400,3 @@ class RabbitDelivery(SettleOnce):
             self.lease.cancel()
         if self._raw.channel.is_closed:
             raise TransportError("RabbitMQ: the channel closed; the broker will deliver this message again")
-
-
-async def _ack_each_subscription(groups: dict[RabbitSubscription, list[RabbitDelivery]]) -> None:
-    for subscription, deliveries in groups.items():
-        await subscription.ack_many(deliveries)

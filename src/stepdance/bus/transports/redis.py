@@ -40,6 +40,7 @@ from stepdance.bus.transports.base import Delivery, Message, Subscription, Trans
 from stepdance.bus.transports.common import (
     Batcher,
     SettleOnce,
+    acked_per_subscription,
     decode_headers,
     frame,
     safe_name,
@@ -209,16 +210,13 @@ class RedisDelivery(SettleOnce):
 
     @classmethod
     def _ack_together(cls, deliveries: Sequence[SettleOnce]) -> Awaitable[None] | None:
-        by_subscription: dict[RedisSubscription, list[bytes]] = {}
-        for delivery in deliveries:
-            if not isinstance(delivery, RedisDelivery):
-                return None
-            by_subscription.setdefault(delivery._subscription, []).append(delivery._entry_id)
-
-        async def acked() -> None:  # one XACK per subscription, without a future per entry
-            await asyncio.gather(*(s._xack(ids) for s, ids in by_subscription.items()))
-
-        return acked()
+        # one XACK per subscription, without a future per entry
+        return acked_per_subscription(
+            deliveries,
+            RedisDelivery,
+            lambda d: d._subscription,
+            lambda subscription, group: subscription._xack([d._entry_id for d in group]),
+        )
 
     async def _nack(self, delay: float) -> None:
         await self._subscription.nack(self._entry_id, self.attempt, delay)
