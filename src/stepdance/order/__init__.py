@@ -59,7 +59,7 @@ from stepdance.order.channels import (
     open_channel,
 )
 from stepdance.order.db import ServiceDbError, open_service_db
-from stepdance.order.faults import Faults
+from stepdance.order.faults import Faults, Rule
 from stepdance.order.inventory import Inventory
 from stepdance.order.model import (
     DEFAULT_LIMIT_CENTS,
@@ -68,6 +68,7 @@ from stepdance.order.model import (
     OrderError,
     OutOfStock,
     PaymentDeclined,
+    ServiceFailure,
     TransientFailure,
     Undeliverable,
     UnknownOrder,
@@ -95,7 +96,9 @@ __all__ = [
     "OutOfStock",
     "Payment",
     "PaymentDeclined",
+    "Rule",
     "ServiceDbError",
+    "ServiceFailure",
     "SmtpChannel",
     "TransientFailure",
     "Undeliverable",

@@ -174,6 +174,7 @@ class Inventory:
     def release(self, conn: Connection | None, order_id: str) -> dict[str, Any] | None:
         """Give the order's units back, once; the released reservation (also on a repeated call), or None
         when the order holds nothing (never reserved, or rejected)."""
+        self.faults.check("inventory", order_id, "release")
         with begun(self.engine, conn) as tx:
             found = _release.first(tx, id=order_id, at=self.clock())
             if found is not None:

@@ -128,6 +128,17 @@ class TransientFailure(OrderError):
         self.service = service
 
 
+class ServiceFailure(OrderError):
+    """A failure retrying does not cure (a bug, a corrupt record, a dependency gone for good): nothing was
+    changed, and the caller must compensate or surface the order for a person to look at."""
+
+    code = "ServiceFailed"
+
+    def __init__(self, service: str, cause: str) -> None:
+        super().__init__(f"{service}: {cause}")
+        self.service = service
+
+
 class Undeliverable(OrderError):
     """The channel refused the message for good (a bad address, a 5xx from the mail server)."""
 

@@ -142,6 +142,7 @@ class Payment:
     def refund(self, conn: Connection | None, order_id: str) -> dict[str, Any] | None:
         """Refund ``order_id``'s charge once; the refund (also on a repeated call), or None when the order
         was not charged (never, or declined): nothing to give back."""
+        self.faults.check("payment", order_id, "refund")
         with begun(self.engine, conn) as tx:
             now = self.clock()
             found = _refund.first(tx, id=order_id, at=now)
