@@ -130,3 +130,13 @@ def test_rules_of_one_plan_pick_orders_independently() -> None:
 def test_bad_rules_are_refused(rule: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Rule(**rule)  # type: ignore[arg-type]
+
+
+def test_an_order_struck_for_good_fails_every_later_call_whatever_its_number() -> None:
+    faults = Faults(rules=[Rule("payment", "charge", "permanent", calls=frozenset({2}))])
+    faults.check("payment", "o-1")
+    for _ in range(3):  # call 2 strikes o-2; calls 3 and 4 are o-2's retries
+        with pytest.raises(ServiceFailure):
+            faults.check("payment", "o-2")
+    faults.check("payment", "o-3")
+    assert [s.order_id for s in faults.strikes] == ["o-2", "o-2", "o-2"]

@@ -7,6 +7,7 @@ import typer
 from stepdance.cli.conformance import conformance_app
 from stepdance.cli.demo import demo_cmd
 from stepdance.cli.run import run_cmd
+from stepdance.cli.scenarios import scenarios_cmd
 from stepdance.cli.service import service_cmd
 from stepdance.cli.validate import validate_cmd
 from stepdance.cli.worker import worker_cmd
@@ -40,3 +41,4 @@ app.command("worker")(worker_cmd)
 app.command("demo")(demo_cmd)
 app.command("run")(run_cmd)
 app.command("service")(service_cmd)
+app.command("scenarios")(scenarios_cmd)

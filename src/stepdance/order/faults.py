@@ -21,6 +21,9 @@ A rule strikes a call of its service's operation:
 - within ``window``: only while the seconds since :meth:`Faults.arm` are in ``[start, end)``, where every
   call of a chosen order is struck (a service that is down).
 
+A ``permanent`` rule that struck an order once strikes every later call of that order, whatever its call
+number or window: the order's record is broken for good, which is what retrying must not cure.
+
 ``transient`` raises :class:`~stepdance.order.model.TransientFailure` (retrying helps), ``permanent``
 :class:`~stepdance.order.model.ServiceFailure` (it does not), ``latency`` sleeps ``seconds`` before the
 call goes on. Attempts are counted in memory (per process), under a lock: a service restarted mid-run
@@ -113,6 +116,7 @@ class Faults:
         failures: int = 1,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        count_calls: bool = False,
     ) -> None:
         if failures < 1:
             raise ValueError(f"faults: failures must be at least 1, not {failures}")
@@ -132,6 +136,8 @@ class Faults:
         self.sleep = sleep
         self.armed = clock()
         self.strikes: list[Strike] = []
+        # every call per (service, operation, order), when asked: what a run's retries are counted from
+        self.calls: dict[tuple[str, str, str], int] | None = {} if count_calls else None
         self._counts = _Counts()
         self._lock = threading.Lock()
 
@@ -151,12 +157,21 @@ class Faults:
 
     def check(self, service: str, order_id: str, operation: str | None = None) -> None:
         """Count a call; sleep, or raise TransientFailure or ServiceFailure, when a rule strikes it."""
-        wanted = operation or _MAIN.get(service)
+        wanted = operation or _MAIN.get(service, "")
+        if self.calls is not None:
+            with self._lock:
+                key = (service, wanted, order_id)
+                self.calls[key] = self.calls.get(key, 0) + 1
         for index, rule in enumerate(self.rules):
             if rule.service == service and rule.operation == wanted:
                 attempt = self._struck(index, rule, order_id)
                 if attempt:
                     self._apply(rule, order_id, attempt)
+
+    def retries(self) -> int:
+        """Calls made again for an order already called (``count_calls`` only): the retries a run cost."""
+        with self._lock:
+            return sum(n - 1 for n in (self.calls or {}).values())
 
     def attempts(self, service: str, order_id: str, operation: str | None = None) -> int:
         """How many calls of a chosen order were counted by the first rule on ``service``'s ``operation``
@@ -184,12 +199,9 @@ class Faults:
         now = self.clock() - self.armed
         with self._lock:
             calls = self._counts.calls[index] = self._counts.calls.get(index, 0) + 1
-            if rule.window is not None and not rule.window[0] <= now < rule.window[1]:
-                return 0
-            if rule.calls:
-                if calls not in rule.calls:
-                    return 0
-            elif not self._picks(index, rule, order_id):
+            broken = rule.effect == "permanent" and (index, order_id) in self._counts.attempts
+            # struck once for good: every later call of the order fails too
+            if not broken and not self._strikes_now(index, rule, order_id, now, calls):
                 return 0
             key = (index, order_id)
             attempt = self._counts.attempts[key] = self._counts.attempts.get(key, 0) + 1
@@ -200,6 +212,13 @@ class Faults:
                 Strike(now, index, rule.service, rule.operation, order_id, rule.effect, attempt)
             )
         return attempt
+
+    def _strikes_now(self, index: int, rule: Rule, order_id: str, now: float, calls: int) -> bool:
+        if rule.window is not None and not rule.window[0] <= now < rule.window[1]:
+            return False
+        if rule.calls:
+            return calls in rule.calls
+        return self._picks(index, rule, order_id)
 
     def _apply(self, rule: Rule, order_id: str, attempt: int) -> None:
         what = f"injected {rule.operation} failure, attempt {attempt} of order {order_id}"

@@ -184,6 +184,17 @@ class Payment:
             for r in rows
         ]
 
+    def ledgers(self) -> dict[str, list[dict[str, Any]]]:
+        """Every order's ledger entries (kind and amount), oldest first, by order id."""
+        t = ledger_table
+        query = select(t.c.order_id, t.c.kind, t.c.amount_cents).order_by(t.c.order_id, t.c.entry_id)
+        found: dict[str, list[dict[str, Any]]] = {}
+        with reading(self.engine) as conn:
+            rows: list[Any] = list(conn.execute(query).all())
+        for order_id, kind, cents in rows:
+            found.setdefault(str(order_id), []).append({"kind": kind, "amountCents": int(cents)})
+        return found
+
     def balance(self, order_id: str) -> int:
         """What the order's customer has paid and not been given back, in cents."""
         query = select(func.coalesce(func.sum(ledger_table.c.amount_cents), 0)).where(

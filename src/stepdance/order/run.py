@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,8 +28,10 @@ from stepdance.order.model import Order
 from stepdance.order.orders import COMPLETED, PENDING, Orders, order_table, percentile
 
 Progress = Callable[[int, int], None]  # (orders decided, orders in the run)
+Stuck = Callable[[list[str]], Awaitable[Collection[str]]]
 DEFAULT_TIMEOUT = 600.0
 POLL_SECONDS = 0.02
+STUCK_SECONDS = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,8 @@ class RunResult:
     p50: float
     p99: float
     concurrency: int
+    stuck: int = 0  # placed, and found needing a person (``stuck=``): not waited for
+    placed: frozenset[str] = frozenset()  # the orders the design accepted (its ``place`` returned)
 
     @property
     def orders_per_second(self) -> float:
@@ -63,6 +67,7 @@ class RunResult:
             "p50Ms": round(self.p50 * 1000, 2),
             "p99Ms": round(self.p99 * 1000, 2),
             "concurrency": self.concurrency,
+            "stuck": self.stuck,
         }
 
 
@@ -75,15 +80,18 @@ async def run_orders(
     timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109 - a deadline that ends the run with a result, not an error
     view: Orders | None = None,
     poll_seconds: float = POLL_SECONDS,
+    stuck: Stuck | None = None,
 ) -> RunResult:
     """Place ``orders`` on the started ``design`` with at most ``concurrency`` in flight and wait until all
     are decided or ``timeout`` seconds passed (then ``undecided`` counts the rest). ``view`` defaults to
-    ``design.services.orders``. A placement that raises ends the run with its error."""
+    ``design.services.orders``. A placement that raises ends the run with its error. ``stuck``, given the
+    orders in flight, answers those that will not be decided without a person (a dead-lettered event, a
+    failed execution); asked every ``STUCK_SECONDS``, it frees their places for the next orders."""
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, not {concurrency}")
     if len({o.order_id for o in orders}) != len(orders):
         raise ValueError("the orders of a run must have distinct order ids")
-    tracker = _Tracker(view or _view_of(design), len(orders), progress)
+    tracker = _Tracker(view or _view_of(design), len(orders), progress, stuck)
     pending = iter(orders)
 
     async def place_one_after_another() -> None:
@@ -120,6 +128,10 @@ class _Tracker:
     view: Orders
     total: int
     progress: Progress | None
+    stuck_check: Stuck | None = None
+    stuck: set[str] = field(default_factory=set)
+    accepted: set[str] = field(default_factory=set)
+    checked_at: float = 0.0
     waiting: dict[str, asyncio.Future[None]] = field(default_factory=dict)
     in_flight: set[str] = field(default_factory=set)  # placed, not seen decided
     latencies: list[float] = field(default_factory=list)
@@ -134,6 +146,7 @@ class _Tracker:
 
     def placed(self, order_id: str) -> None:
         self.in_flight.add(order_id)
+        self.accepted.add(order_id)
         self.wake.set()
 
     @property
@@ -142,7 +155,7 @@ class _Tracker:
 
     async def poll(self, seconds: float) -> None:
         """Until every order is decided: look up the orders in flight, settle those decided."""
-        while self.decided < self.total:
+        while self.decided + len(self.stuck) < self.total:
             if not self.in_flight:
                 await self.wake.wait()
                 self.wake.clear()
@@ -153,6 +166,10 @@ class _Tracker:
                 self._settle(order_id, status, placed_at, decided_at)
             if found and self.progress is not None:
                 self.progress(self.decided, self.total)
+            if self.stuck_check is not None and time.monotonic() - self.checked_at >= STUCK_SECONDS:
+                self.checked_at = time.monotonic()
+                for order_id in await self.stuck_check(sorted(self.in_flight)):
+                    self._give_up(order_id)
             await asyncio.sleep(max(0.0, seconds - (time.monotonic() - started)))
 
     def _settle(self, order_id: str, status: str, placed_at: float, decided_at: float) -> None:
@@ -165,6 +182,15 @@ class _Tracker:
         if future is not None and not future.done():
             future.set_result(None)
 
+    def _give_up(self, order_id: str) -> None:
+        if order_id not in self.in_flight:
+            return
+        self.in_flight.discard(order_id)
+        self.stuck.add(order_id)
+        future = self.waiting.pop(order_id, None)
+        if future is not None and not future.done():
+            future.set_result(None)
+
     def result(self, design: str, concurrency: int) -> RunResult:
         ordered = sorted(self.latencies)
         return RunResult(
@@ -172,11 +198,13 @@ class _Tracker:
             orders=self.total,
             completed=self.counts["completed"],
             cancelled=self.counts["cancelled"],
-            undecided=self.total - self.decided,
+            undecided=self.total - self.decided - len(self.stuck),
             seconds=max(0.0, self.last_decided - self.first_placed) if ordered else 0.0,
             p50=percentile(ordered, 50),
             p99=percentile(ordered, 99),
             concurrency=concurrency,
+            stuck=len(self.stuck),
+            placed=frozenset(self.accepted),
         )
 
 

@@ -1,0 +1,135 @@
+"""What a run left behind, read from where it lives: the services' databases and the notification channel
+(:func:`snapshot`), and the orders a person must look at (:func:`interventions`): events in a dead-letter
+queue, executions that failed, timed out or were stopped, executions that completed without being able to
+notify. Everything here only reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from stepdance.faults.invariants import Snapshot
+from stepdance.order.channels import FileChannel
+from stepdance.order.designs.base import Design, Services
+from stepdance.order.model import Order
+
+STUCK = ("FAILED", "TIMED_OUT", "ABORTED")
+
+
+async def snapshot(
+    services: Services,
+    batch: Sequence[Order],
+    stocked: dict[str, int],
+    channel: FileChannel | None,
+    interventions: dict[str, str],
+) -> Snapshot:
+    """The services' data about ``batch`` (and the channel's deliveries) as a :class:`Snapshot`."""
+    return await asyncio.to_thread(_read, services, batch, stocked, channel, interventions)
+
+
+def _read(
+    services: Services,
+    batch: Sequence[Order],
+    stocked: dict[str, int],
+    channel: FileChannel | None,
+    interventions: dict[str, str],
+) -> Snapshot:
+    wanted = {o.order_id for o in batch}
+    view = {oid: services.orders.get(oid) for oid in wanted}
+    records = [r for r in services.notification.sent() if r["orderId"] in wanted]
+    sent_at: dict[str, float] = {}
+    for r in records:
+        sent_at[r["orderId"]] = max(sent_at.get(r["orderId"], 0.0), float(r["sentAt"]))
+    return Snapshot(
+        orders=list(batch),
+        view={oid: v for oid, v in view.items() if v is not None},
+        charges={k: v for k, v in services.payment.charges().items() if k in wanted},
+        ledger={k: v for k, v in services.payment.ledgers().items() if k in wanted},
+        reservations={k: v for k, v in services.inventory.reservations().items() if k in wanted},
+        notified=[(r["orderId"], r["kind"]) for r in records],
+        delivered=[
+            (m["orderId"], m["kind"])
+            for m in (channel.messages() if channel else [])
+            if m["orderId"] in wanted
+        ],
+        stocked=dict(stocked),
+        left=services.inventory.stock_levels(),
+        interventions=dict(interventions),
+        sent_at=sent_at,
+    )
+
+
+async def interventions(design: Design, order_ids: Iterable[str], *, decided: bool = False) -> dict[str, str]:
+    """Of ``order_ids``, those a person must act on, with why. Undecided orders (``decided`` false): an
+    event about the order in a dead-letter queue, or an execution that stopped short of its end (the
+    caller reads the view again afterwards: an execution that ended by cancelling, as the hybrid's does,
+    decided its order first). Decided orders not told their outcome: an event about the order in a
+    dead-letter queue, or an execution that completed with its notification given up."""
+    wanted = set(order_ids)
+    found: dict[str, str] = {}
+    if not wanted:
+        return found
+    bus = getattr(design, "bus", None)
+    if bus is not None:
+        for letter in await asyncio.to_thread(_dead_letters, bus.catalog):
+            oid = _order_of(letter.body)
+            if oid in wanted and oid not in found:
+                found[oid] = (
+                    f"dead-lettered at {letter.rule}/{letter.target_id} after {letter.attempts} attempt(s): "
+                    f"{letter.error_code}: {letter.error_message}"
+                )
+    client, arn = getattr(design, "client", None), getattr(design, "machine_arn", "")
+    if client is not None and arn:
+        for oid in sorted(wanted - found.keys()):
+            reason = await _execution_problem(client, arn, oid, decided)
+            if reason is not None:
+                found[oid] = reason
+    return found
+
+
+def _dead_letters(catalog: Any) -> list[Any]:
+    letters: list[Any] = []
+    after: str | None = None
+    while True:
+        page = catalog.dead_letters(after=after, limit=500)
+        letters += page
+        if len(page) < 500:
+            return letters
+        after = page[-1].id
+
+
+def _order_of(body: str) -> str | None:
+    """The order an event is about: ``detail.order.orderId`` or ``detail.orderId``."""
+    try:
+        detail = json.loads(body).get("detail") or {}
+        order = detail.get("order")
+        found = order.get("orderId") if isinstance(order, dict) else detail.get("orderId")
+    except (ValueError, AttributeError):
+        return None
+    return found if isinstance(found, str) else None
+
+
+async def _execution_problem(client: Any, machine_arn: str, order_id: str, decided: bool) -> str | None:
+    """Why the order's execution needs a person, or None: (undecided) it failed, timed out or was stopped;
+    (decided) it completed with the notification given up (the saga's ``notificationError``)."""
+    arn = machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{order_id}"
+    try:
+        described = await client.describe_execution(executionArn=arn)
+    except Exception:  # no execution for the order: nothing to say here; the invariants will
+        return None
+    status = described.get("status")
+    if not decided:
+        if status not in STUCK:
+            return None
+        return f"execution {status}: {described.get('error', '')}: {described.get('cause', '')}".rstrip(": ")
+    try:
+        output = json.loads(described.get("output") or "{}")
+    except ValueError:
+        return None
+    problem = output.get("notificationError") if isinstance(output, dict) else None
+    if problem:
+        return f"completed without its notification: {problem.get('Error')}: {problem.get('Cause')}"
+    return None

@@ -1,0 +1,223 @@
+"""Run a scenario on a design and judge it: the workload placed with the scenario's faults injected, then
+the orders' outcomes against the expectations and the services' data against the invariants.
+
+::
+
+    outcome = await run_scenario(load_scenario(path), "choreographed", settings)
+    outcome.passed, outcome.violations, outcome.recover_seconds
+
+Each run gets fresh SQLite files under ``<data dir>/scenarios/<scenario>/<design>`` unless the settings
+name servers (then fresh order ids keep runs apart on the shared databases).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from stepdance.faults import evidence
+from stepdance.faults.invariants import Snapshot, Violation, check
+from stepdance.faults.scenario import WORKLOAD, Expect, Scenario
+from stepdance.order import workload
+from stepdance.order.channels import FileChannel
+from stepdance.order.deployment import open_design
+from stepdance.order.faults import Faults
+from stepdance.order.model import Order
+from stepdance.order.run import run_orders
+from stepdance.settings import Settings
+
+NOTIFY_POLL = 0.05
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class Outcome:
+    """How one scenario went on one design."""
+
+    scenario: str
+    design: str
+    orders: int
+    completed: int
+    cancelled: int
+    intervention: dict[str, str]  # order id -> why a person must act
+    expected: dict[str, int]
+    violations: list[Violation]
+    mismatches: list[str]  # expectations not met
+    seconds: float  # the run, placement to the last decision
+    recover_seconds: float | None  # first fault struck -> last struck order settled (None: nothing struck)
+    strikes: int  # faults that struck a call
+    retries: int  # service calls made again for an order
+    messages: int  # notifications that left the process
+    error: str | None = None  # the run could not be made (a deployment problem)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and not self.violations and not self.mismatches
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "design": self.design,
+            "passed": self.passed,
+            "orders": self.orders,
+            "completed": self.completed,
+            "cancelled": self.cancelled,
+            "intervention": self.intervention,
+            "expected": self.expected,
+            "violations": [
+                {"rule": v.rule, "orders": list(v.orders), "detail": v.detail} for v in self.violations
+            ],
+            "mismatches": self.mismatches,
+            "seconds": round(self.seconds, 3),
+            "recoverSeconds": None if self.recover_seconds is None else round(self.recover_seconds, 3),
+            "strikes": self.strikes,
+            "retries": self.retries,
+            "messages": self.messages,
+            "error": self.error,
+        }
+
+
+async def run_scenario(
+    scenario: Scenario, design: str, settings: Settings, *, progress: Progress | None = None
+) -> Outcome:
+    """Run ``scenario`` on ``design`` (see the module docstring); never raises for what the run found."""
+    expect = scenario.expectation(design)
+    tag = uuid.uuid4().hex[:6]
+    where = settings.data_dir / "scenarios" / scenario.name / f"{design}-{tag}"
+    local = replace(settings, data_dir=where)
+    w = scenario.workload
+    batch = workload.orders(
+        w.orders,
+        decline_rate=w.decline_rate,
+        out_of_stock_rate=w.out_of_stock_rate,
+        seed=w.seed,
+        prefix=f"{scenario.name[:20]}-{tag}",
+    )
+    stock = workload.stock_for(batch)
+    faults = Faults(rules=scenario.rules, seed=w.seed, count_calls=True)
+    channel = FileChannel(where / "messages.jsonl")
+    async with open_design(
+        design, local, faults=faults, channel=channel, prepare=lambda s: s.inventory.set_stock(stock)
+    ) as running:
+        deadline = time.monotonic() + expect.seconds
+        faults.arm()
+        armed_at = time.time()
+        design_running = running.design
+
+        async def stuck(order_ids: list[str]) -> Collection[str]:
+            found = await evidence.interventions(design_running, order_ids)
+            return await asyncio.to_thread(_still_pending, running.services, found)
+
+        result = await run_orders(
+            running.design,
+            batch,
+            concurrency=w.concurrency,
+            progress=progress,
+            timeout=expect.seconds,
+            stuck=stuck,
+        )
+        accepted = [o for o in batch if o.order_id in result.placed]
+        await _settled(running.services, running.design, accepted, deadline)
+        listed = await _listed(running.services, running.design, accepted)
+        found = await evidence.snapshot(running.services, accepted, stock, channel, listed)
+    violations = check(found)
+    struck = {s.order_id for s in faults.strikes}
+    return Outcome(
+        scenario=scenario.name,
+        design=design,
+        orders=len(batch),
+        completed=result.completed,
+        cancelled=result.cancelled,
+        intervention=listed,
+        expected=_expected(expect, batch, stock),
+        violations=violations,
+        mismatches=_mismatches(expect, batch, stock, result.completed, result.cancelled, listed)
+        + (
+            [f"{len(batch) - len(accepted)} orders never placed: the run timed out"]
+            if len(accepted) < len(batch)
+            else []
+        ),
+        seconds=result.seconds,
+        recover_seconds=_recovery(faults, armed_at, struck, found),
+        strikes=len(faults.strikes),
+        retries=faults.retries(),
+        messages=len(found.delivered),
+    )
+
+
+async def _settled(services: Any, design: Any, batch: Sequence[Order], deadline: float) -> None:
+    """Until every order was decided and told its outcome, or listed for a person, or the deadline:
+    messages go out after the decision, and a notification service that is down catches up later."""
+    while time.monotonic() < deadline:
+        undecided, silent = await asyncio.to_thread(_unsettled, services, batch)
+        if not undecided and not silent:
+            return
+        if len(await _listed(services, design, batch)) == len(undecided) + len(silent):
+            return
+        await asyncio.sleep(NOTIFY_POLL)
+
+
+async def _listed(services: Any, design: Any, batch: Sequence[Order]) -> dict[str, str]:
+    """The orders of ``batch`` a person must act on: undecided and stuck, or decided and never to be told."""
+    undecided, silent = await asyncio.to_thread(_unsettled, services, batch)
+    stuck = await evidence.interventions(design, undecided)
+    stuck = {oid: stuck[oid] for oid in await asyncio.to_thread(_still_pending, services, stuck)}
+    return {**stuck, **await evidence.interventions(design, silent, decided=True)}
+
+
+def _still_pending(services: Any, found: dict[str, str]) -> list[str]:
+    """Those of ``found`` the view still shows pending (read after the evidence: see interventions)."""
+    return [oid for oid in found if (services.orders.get(oid) or {}).get("status") == "pending"]
+
+
+def _unsettled(services: Any, batch: Sequence[Order]) -> tuple[list[str], list[str]]:
+    """The orders of ``batch`` not decided, and those decided and not yet told."""
+    told = {r["orderId"] for r in services.notification.sent()}
+    undecided, silent = [], []
+    for order in batch:
+        view = services.orders.get(order.order_id)
+        if view is None or view["status"] == "pending":
+            undecided.append(order.order_id)
+        elif order.order_id not in told:
+            silent.append(order.order_id)
+    return undecided, silent
+
+
+def _expected(expect: Expect, batch: Sequence[Order], stock: dict[str, int]) -> dict[str, int]:
+    mix = workload.expected(batch, stock)
+    return {
+        "completed": mix["completed"] if expect.completed == WORKLOAD else int(expect.completed),
+        "cancelled": mix["cancelled"] if expect.cancelled == WORKLOAD else int(expect.cancelled),
+        "intervention": expect.intervention,
+    }
+
+
+def _mismatches(
+    expect: Expect,
+    batch: Sequence[Order],
+    stock: dict[str, int],
+    completed: int,
+    cancelled: int,
+    listed: dict[str, str],
+) -> list[str]:
+    want = _expected(expect, batch, stock)
+    found = {"completed": completed, "cancelled": cancelled, "intervention": len(listed)}
+    return [f"{key}: {found[key]}, expected {want[key]}" for key in want if found[key] != want[key]]
+
+
+def _recovery(faults: Faults, armed_at: float, struck: set[str], found: Snapshot) -> float | None:
+    """Seconds from the first strike until the last struck order was settled (decided and told), by the
+    times the services recorded; None when nothing struck."""
+    if not faults.strikes:
+        return None
+    first = armed_at + min(s.at for s in faults.strikes)
+    settled = [first]
+    for oid in struck:
+        settled.append(float((found.view.get(oid) or {}).get("decidedAt") or 0.0))
+        settled.append(found.sent_at.get(oid, 0.0))
+    return max(settled) - first

@@ -1,0 +1,139 @@
+"""Scenario files: what they declare, and every mistake named with its file, line and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stepdance.faults import ScenarioError, catalog, catalog_files, load_scenario, parse_scenario
+from stepdance.faults.scenario import DESIGNS
+from stepdance.order.faults import Rule
+
+FULL = """\
+name: refund-trouble
+description: the first refunds fail twice
+designs: [orchestrated, choreographed]
+workload: {orders: 30, concurrency: 8, seed: 3}
+faults:
+  - kind: out_of_stock
+    when: {probability: 0.2}
+  - kind: compensation_failure
+    target: payment
+    when: {calls: [1, 2]}
+  - kind: latency
+    target: inventory.reserve
+    seconds: 0.25
+    when: {window: [1, 2.5]}
+expect:
+  completed: workload
+  cancelled: 6
+  seconds: 30
+  designs:
+    choreographed: {intervention: 2}
+"""
+
+
+def test_a_scenario_declares_its_designs_workload_faults_and_expectations() -> None:
+    scenario = parse_scenario(FULL, "refund.yaml")
+    assert scenario.name == "refund-trouble"
+    assert scenario.designs == ("orchestrated", "choreographed")
+    assert (scenario.workload.orders, scenario.workload.concurrency, scenario.workload.seed) == (30, 8, 3)
+    assert scenario.workload.out_of_stock_rate == 0.2 and scenario.workload.decline_rate == 0.0
+    assert scenario.rules == (
+        Rule("payment", "refund", "transient", calls=frozenset({1, 2})),
+        Rule("inventory", "reserve", "latency", seconds=0.25, window=(1.0, 2.5)),
+    )
+    assert [f.line for f in scenario.faults] == [6, 8, 11]
+    assert scenario.expectation("orchestrated").cancelled == 6
+    assert scenario.expectation("orchestrated").intervention == 0
+    choreographed = scenario.expectation("choreographed")
+    assert (choreographed.cancelled, choreographed.intervention, choreographed.seconds) == (6, 2, 30.0)
+
+
+def test_the_defaults_run_every_design_and_expect_what_the_workload_gives() -> None:
+    scenario = parse_scenario("name: plain\nworkload: {orders: 5}\n")
+    assert scenario.designs == DESIGNS
+    assert scenario.faults == ()
+    assert (scenario.expect.completed, scenario.expect.cancelled) == ("workload", "workload")
+
+
+def test_the_catalog_holds_the_shipped_scenarios_and_every_one_reads() -> None:
+    names = [s.name for s in catalog()]
+    assert [p.stem for p in catalog_files()] == names
+    for wanted in ("happy-path", "payment-declined", "out-of-stock", "transient-payment-errors"):
+        assert wanted in names
+    assert all(s.description for s in catalog())
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("", ":1: /: the file is empty"),
+        ("name: x\n  workload: [\n", ":2: /: not valid YAML"),
+        ("- just\n- a list\n", ":1: /: expected a mapping"),
+        ("workload: {orders: 3}\n", ":1: /: missing field 'name'"),
+        ("name: Not_A_Name\nworkload: {orders: 3}\n", ":1: /name: 'Not_A_Name'"),
+        ("name: x\nworkload: {orders: 3}\ncolour: red\n", ":3: /colour: unknown field 'colour'"),
+        (
+            "name: x\ndesigns: [sideways]\nworkload: {orders: 3}\n",
+            ":2: /designs/0: unknown design 'sideways'",
+        ),
+        ("name: x\nworkload:\n  orders: ten\n", ":3: /workload/orders: expected a whole number"),
+        ("name: x\nworkload: {orders: 0}\n", ":2: /workload/orders: expected a whole number from 1"),
+        (
+            "name: x\nworkload: {orders: 3}\nfaults:\n  - kind: meteor\n",
+            ":4: /faults/0/kind: unknown fault kind 'meteor'",
+        ),
+        (
+            "name: x\nworkload: {orders: 3}\nfaults:\n  - kind: error\n    target: shipping\n",
+            ":5: /faults/0/target: unknown service 'shipping'",
+        ),
+        (
+            "name: x\nworkload: {orders: 3}\nfaults:\n  - kind: error\n    target: payment.ship\n",
+            ":5: /faults/0/target: payment has no operation 'ship'",
+        ),
+        (
+            "name: x\nworkload: {orders: 3}\nfaults:\n  - kind: error\n",
+            ":4: /faults/0: kind error needs a target",
+        ),
+        (
+            "name: x\nworkload: {orders: 3}\nfaults:\n  - kind: latency\n    target: payment\n",
+            ":4: /faults/0: a latency fault needs seconds",
+        ),
+        (
+            "name: x\nworkload: {orders: 3}\nfaults:\n  - kind: error\n    target: payment\n    mode: sometimes\n",
+            ":6: /faults/0/mode: mode is transient or permanent",
+        ),
+        (
+            "name: x\nworkload: {orders: 3}\nfaults:\n  - kind: decline\n    when: {probability: 1.5}\n",
+            ":5: /faults/0/when/probability: expected a number from 0 to 1",
+        ),
+        (
+            "name: x\nworkload: {orders: 3}\nfaults:\n  - kind: error\n    target: payment\n"
+            "    when: {window: [3, 1]}\n",
+            ":6: /faults/0/when/window: a window is [start, end]",
+        ),
+        (
+            "name: x\nworkload: {orders: 3}\nfaults:\n  - kind: compensation_failure\n    target: notification\n",
+            ":5: /faults/0/target: a compensation failure targets payment.refund or inventory.release",
+        ),
+        (
+            "name: x\ndesigns: [hybrid]\nworkload: {orders: 3}\nexpect:\n  designs:\n    orchestrated: {}\n",
+            ":5: /expect: expectations for 'orchestrated'",
+        ),
+        (
+            "name: x\nworkload: {orders: 3}\nexpect: {completed: most}\n",
+            ":3: /expect/completed: expected a whole",
+        ),
+    ],
+)
+def test_a_bad_scenario_is_named_by_file_line_and_field(text: str, where: str) -> None:
+    with pytest.raises(ScenarioError) as raised:
+        parse_scenario(text, "s.yaml")
+    assert str(raised.value).startswith("s.yaml") and where in str(raised.value)
+
+
+def test_a_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError, match=r"nope\.yaml: /: cannot read it"):
+        load_scenario(tmp_path / "nope.yaml")
