@@ -94,7 +94,7 @@ async def test_the_invariants_read_the_services_real_data(tmp_path: Path) -> Non
     ) as running:
         await run_orders(running.design, batch, concurrency=4, timeout=60)
         await eventually(lambda: all_notified(running.services, batch))
-        assert check(await evidence.snapshot(running.services, batch, stock, None, {})) == []
+        assert check(evidence.snapshot(running.services, batch, stock, None, {})) == []
         victim = batch[3]
         with running.services.payment.engine.begin() as conn:  # a second charge, as a bug would make it
             conn.execute(
@@ -105,5 +105,5 @@ async def test_the_invariants_read_the_services_real_data(tmp_path: Path) -> Non
                     at=time.time(),
                 )
             )
-        found = check(await evidence.snapshot(running.services, batch, stock, None, {}))
+        found = check(evidence.snapshot(running.services, batch, stock, None, {}))
     assert [(v.rule, v.orders) for v in found] == [("paid_in_full", (victim.order_id,))]

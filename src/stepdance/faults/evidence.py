@@ -19,24 +19,15 @@ from stepdance.order.model import Order
 STUCK = ("FAILED", "TIMED_OUT", "ABORTED")
 
 
-async def snapshot(
+def snapshot(
     services: Services,
     batch: Sequence[Order],
     stocked: dict[str, int],
     channel: FileChannel | None,
     interventions: dict[str, str],
 ) -> Snapshot:
-    """The services' data about ``batch`` (and the channel's deliveries) as a :class:`Snapshot`."""
-    return await asyncio.to_thread(_read, services, batch, stocked, channel, interventions)
-
-
-def _read(
-    services: Services,
-    batch: Sequence[Order],
-    stocked: dict[str, int],
-    channel: FileChannel | None,
-    interventions: dict[str, str],
-) -> Snapshot:
+    """The services' data about ``batch`` (and the channel's deliveries) as a :class:`Snapshot`; it reads
+    databases, so async callers run it in a thread."""
     wanted = {o.order_id for o in batch}
     view = {oid: services.orders.get(oid) for oid in wanted}
     records = [r for r in services.notification.sent() if r["orderId"] in wanted]

@@ -124,7 +124,7 @@ async def run_scenario(
         accepted = [o for o in batch if o.order_id in result.placed]
         await _settled(running.services, running.design, accepted, deadline)
         listed = await _listed(running.services, running.design, accepted)
-        found = await evidence.snapshot(running.services, accepted, stock, channel, listed)
+        found = await asyncio.to_thread(evidence.snapshot, running.services, accepted, stock, channel, listed)
     violations = check(found)
     struck = {s.order_id for s in faults.strikes}
     return Outcome(
