@@ -16,7 +16,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from stepdance.faults import evidence
@@ -52,12 +52,10 @@ class Outcome:
     strikes: int  # faults that struck a call
     retries: int  # service calls made again for an order
     messages: int  # notifications that left the process
-    error: str | None = None  # the run could not be made (a deployment problem)
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
-        return self.error is None and not self.violations and not self.mismatches
+        return not self.violations and not self.mismatches
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -78,7 +76,6 @@ class Outcome:
             "strikes": self.strikes,
             "retries": self.retries,
             "messages": self.messages,
-            "error": self.error,
         }
 
 
