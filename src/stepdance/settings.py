@@ -26,6 +26,11 @@ STEPDANCE_CATALOG               the bus's catalog (buses, rules, targets,   ``sq
 STEPDANCE_SERVICES              the order services' databases: SQLite       SQLite files in the data
                                 files in a directory, or a schema per       directory
                                 service on ``postgresql://...``
+STEPDANCE_RETRY_SCALE           multiplies every retry wait: the engine's   ``1``
+                                Retry back-offs and the bus's redelivery
+                                back-off (``0.05`` makes a 1 s wait 50 ms:
+                                scenarios and tests that exhaust a retry
+                                budget in seconds); never for production
 ==============================  ==========================================  ==========================
 """
 
@@ -50,6 +55,7 @@ class Settings:
     bus_url: str = ""
     catalog_url: str = ""
     services_url: str = ""
+    retry_scale: float = 1.0
 
     @property
     def store(self) -> str:
@@ -92,6 +98,7 @@ class Settings:
             bus_url=get("BUS") or "",
             catalog_url=get("CATALOG") or "",
             services_url=get("SERVICES") or "",
+            retry_scale=float(get("RETRY_SCALE") or defaults.retry_scale),
         )
 
     def with_store(self, url: str | None) -> Settings:

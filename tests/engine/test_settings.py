@@ -17,10 +17,12 @@ def test_environment_variables_override_the_defaults(tmp_path: Path) -> None:
         "STEPDANCE_LEASE_SECONDS": "1.5",
         "STEPDANCE_POLL_SECONDS": "0.1",
         "STEPDANCE_REGION": "eu-west-1",
+        "STEPDANCE_RETRY_SCALE": "0.05",
     }
     settings = Settings.from_env(env)
     assert settings.store == f"sqlite:///{tmp_path / 'engine.db'}"
     assert (settings.lease_seconds, settings.poll_seconds, settings.region) == (1.5, 0.1, "eu-west-1")
+    assert settings.retry_scale == 0.05 and Settings.from_env({}).retry_scale == 1.0
     assert Settings.from_env({"STEPDANCE_STORE": "memory://"}).store == "memory://"
     assert (
         Settings.from_env({"STEPDANCE_STORE": "memory://"}).with_store("postgresql://db/x").store

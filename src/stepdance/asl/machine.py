@@ -26,6 +26,7 @@ from stepdance.asl.definition import Catcher, Definition, Machine, State
 from stepdance.asl.errors import StatesError
 from stepdance.asl.frames import ExecState, Frame
 from stepdance.asl.protocol import (
+    RETRY_TIMER,
     CancelTask,
     CancelTimer,
     Command,
@@ -362,7 +363,7 @@ class Run:
                 return False
             frame.retry_counts[str(index)] = attempts + 1
             delay = next_delay(retrier, attempts, self.rng())
-            timer_id = f"{frame.id}#{frame.entered_id}#retry{index}.{attempts}"
+            timer_id = f"{frame.id}#{frame.entered_id}{RETRY_TIMER}{index}.{attempts}"
             frame.wait = {"on": "timer", "timers": [timer_id], "purpose": "retry"}
             self.st.timers[timer_id] = frame.id
             self.command(StartTimer(timer_id, self.now + delay))

@@ -141,6 +141,9 @@ class ExecutionInfo:
     redrive_count: int = 0
 
 
+RETRY_TIMER = "#retry"  # in the id of every timer that waits before a Retry (the runtime may scale those)
+
+
 @dataclass(slots=True)
 class Step:
     events: list[dict[str, Json]]

@@ -24,7 +24,7 @@ from stepdance.asl.protocol import (
     TaskSucceeded,
     TimerFired,
 )
-from stepdance.engine.changes import Pending, extend
+from stepdance.engine.changes import Pending, extend, scale_retries
 from stepdance.store import Change, ExecutionRecord, StoreError
 
 if TYPE_CHECKING:
@@ -100,6 +100,8 @@ class Actor:
             if self.status != "RUNNING" or not self._wanted(delivery.signal):
                 continue
             step = machine.advance(self.definition, self.state, delivery.signal, now)
+            if self.engine.settings.retry_scale != 1.0:
+                scale_retries(step, now, self.engine.settings.retry_scale)
             extend(change, self.pending, step, now, signal=delivery.signal)
             self.state, self.status = step.state, step.status
             commands += step.commands

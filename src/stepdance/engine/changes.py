@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from stepdance.asl.history import to_json
 from stepdance.asl.protocol import (
+    RETRY_TIMER,
     CancelTask,
     CancelTimer,
     Finish,
@@ -48,6 +49,18 @@ def extend(change: Change, pending: Pending, step: Step, now: float, *, signal: 
         change.timers_deleted.append(signal.timer_id)
     for command in step.commands:
         _apply(change, pending, command, now)
+
+
+def scale_retries(step: Step, now: float, scale: float) -> None:
+    """Multiply the waits of ``step``'s retry timers by ``scale`` (``Settings.retry_scale``: scenarios and
+    tests that must exhaust a retry budget quickly). Only the runtime's timing changes; the interpreter's
+    history and state are the same."""
+    step.commands = [
+        StartTimer(c.timer_id, now + (c.due - now) * scale)
+        if isinstance(c, StartTimer) and RETRY_TIMER in c.timer_id
+        else c
+        for c in step.commands
+    ]
 
 
 def _apply(change: Change, pending: Pending, command: object, now: float) -> None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from stepdance.bus import Bus, open_catalog
+from stepdance.bus import Backoff, Bus, open_catalog
 from stepdance.bus.transports import TransportError, open_transport
 from stepdance.engine import Engine
 from stepdance.order.channels import Channel, ChannelError
@@ -191,7 +191,9 @@ def open_bus(settings: Settings, stack: AsyncExitStack, where: dict[str, str] | 
     stack.push_async_callback(transport.close)
     where["bus"] = settings.bus
     where["catalog"] = settings.catalog
-    return Bus(catalog, transport, settings)
+    usual = Backoff()
+    backoff = Backoff(base=usual.base * settings.retry_scale, cap=usual.cap * settings.retry_scale)
+    return Bus(catalog, transport, settings, backoff=backoff)
 
 
 def _guarded(what: str, make: Callable[[], Any]) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -97,7 +96,11 @@ async def test_placing_an_order_again_starts_no_second_execution(design: Orchest
     assert len(design.services.payment.ledger("twice")) == 1
 
 
-async def test_a_notification_that_keeps_failing_never_undoes_the_order(sqlite: Deployment) -> None:
+async def test_a_notification_that_keeps_failing_never_undoes_the_order_and_a_redrive_sends_it(
+    sqlite: Deployment,
+) -> None:
+    """The mail server refuses the message for good: the order stays completed (charged, stock held), the
+    execution fails at the notification, visible as such; once the cause is fixed, a redrive sends it."""
     services = sqlite.services(channel=Refusing())
     services.inventory.set_stock({"sku-a": 1})
     async with orchestrated(sqlite, services) as design:
@@ -106,8 +109,26 @@ async def test_a_notification_that_keeps_failing_never_undoes_the_order(sqlite: 
         assert result.completed == 1
         assert services.payment.balance("o-1") == order().amount_cents
         assert services.inventory.get("o-1")["status"] == "reserved"  # type: ignore[index]
-    assert described["status"] == "SUCCEEDED"
-    assert json.loads(described["output"])["notificationError"]["Error"] == "NotificationUndeliverable"
+        assert (described["status"], described["error"]) == ("FAILED", "NotificationUndeliverable")
+        assert services.notification.sent("o-1") == []
+        services.notification.channel = Recording()  # the address is fixed
+        await design.client.redrive_execution(executionArn=described["executionArn"])
+        redriven = await _describe(design, "o-1")
+        assert redriven["status"] == "SUCCEEDED"
+        assert [r["kind"] for r in services.notification.sent("o-1")] == ["confirmed"]
+        assert services.orders.get("o-1")["status"] == "completed"  # type: ignore[index]
+
+
+class Recording:
+    """A channel that takes every message."""
+
+    name = "recording"
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    def deliver(self, message: Any) -> None:
+        self.messages.append(message)
 
 
 async def _describe(design: Orchestrated, name: str) -> dict[str, Any]:

@@ -79,7 +79,7 @@ class Participant:
         self.service = service
         self.target = target
         self.event_bus = event_bus
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or RetryPolicy(maximum_retry_attempts=s.RETRY_ATTEMPTS[service])
         self.inbox = Inbox(target.engine, consumer=s.rule_name(service))
         self.outbox = Outbox(target.engine) if s.PUBLISHES[service] else None
         self.relay = OutboxRelay(self.outbox, bus) if self.outbox is not None else None

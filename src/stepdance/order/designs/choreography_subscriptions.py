@@ -85,6 +85,10 @@ PUBLISHES: dict[str, tuple[str, ...]] = {
     "notification": (),
 }
 PARTICIPANTS = ("orders", "payment", "inventory", "notification")
+# Each target's redelivery budget (PutTargets' MaximumRetryAttempts), the same as the orchestrated saga's
+# Retry gives the same step (MaxAttempts counts retries there too): past it, the event is dead-lettered for
+# a person, where the state machine would fail the execution.
+RETRY_ATTEMPTS = {"payment": 4, "inventory": 4, "notification": 6, "orders": 10}
 
 
 def source(service: str) -> str:

@@ -60,6 +60,9 @@ def notice_kind(event: dict[str, Any]) -> str:
     return "payment_failed" if event["detail"].get("error") == "PaymentDeclined" else "cancelled"
 
 
+NOTIFY_RETRY_ATTEMPTS = 6
+
+
 class Hybrid(Orchestrated):
     """Money and stock orchestrated by the engine, notification choreographed on the bus."""
 
@@ -85,7 +88,12 @@ class Hybrid(Orchestrated):
             await self.events.create_event_bus(Name=BUS)
         self.bus.register(HANDLER, self.notify)
         await self.events.put_rule(Name=RULE, EventBusName=BUS, EventPattern=json.dumps(PATTERN))
-        target = {"Id": "notification", "Arn": handler_arn(self.bus.settings, HANDLER)}
+        target = {
+            "Id": "notification",
+            "Arn": handler_arn(self.bus.settings, HANDLER),
+            # as the orchestrated saga's notification Retry: past it, dead-lettered for a person
+            "RetryPolicy": {"MaximumRetryAttempts": NOTIFY_RETRY_ATTEMPTS},
+        }
         await self.events.put_targets(Rule=RULE, EventBusName=BUS, Targets=[target])
 
     def notify(self, event: dict[str, Any], context: DeliveryContext) -> None:
