@@ -25,6 +25,8 @@ faults:
     target: inventory.reserve
     seconds: 0.25
     when: {window: [1, 2.5]}
+recover: [redrive]
+retry_scale: 0.05
 expect:
   completed: workload
   cancelled: 6
@@ -45,6 +47,7 @@ def test_a_scenario_declares_its_designs_workload_faults_and_expectations() -> N
         Rule("inventory", "reserve", "latency", seconds=0.25, window=(1.0, 2.5)),
     )
     assert [f.line for f in scenario.faults] == [6, 8, 11]
+    assert (scenario.recover, scenario.retry_scale) == (("redrive",), 0.05)
     assert scenario.expectation("orchestrated").cancelled == 6
     assert scenario.expectation("orchestrated").intervention == 0
     choreographed = scenario.expectation("choreographed")

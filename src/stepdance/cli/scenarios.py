@@ -111,7 +111,13 @@ def matrix(outcomes: list[Outcome]) -> Table:
 def _cell(o: Outcome) -> str:
     verdict = "[green]pass[/]" if o.passed else "[red]FAIL[/]"
     invariants = "invariants hold" if not o.violations else f"[red]{len(o.violations)} broken[/]"
-    recover = "-" if o.recover_seconds is None else f"{o.recover_seconds:.1f} s"
+    recover = (
+        f"{o.recover_seconds:.1f} s"
+        if o.recover_seconds is not None
+        else "by a person"
+        if o.intervention
+        else "-"
+    )
     return (
         f"{verdict} {o.completed}/{o.cancelled}/{len(o.intervention)}\n{invariants}\n"
         f"recover {recover}\n{o.retries} retries\n{o.messages} messages"

@@ -16,10 +16,10 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from stepdance.faults import evidence
+from stepdance.faults import evidence, recovery
 from stepdance.faults.invariants import Snapshot, Violation, check
 from stepdance.faults.scenario import WORKLOAD, Expect, Scenario
 from stepdance.order import workload
@@ -48,10 +48,12 @@ class Outcome:
     violations: list[Violation]
     mismatches: list[str]  # expectations not met
     seconds: float  # the run, placement to the last decision
-    recover_seconds: float | None  # first fault struck -> last struck order settled (None: nothing struck)
+    recover_seconds: float | None  # first fault struck -> last struck order settled (None: nothing struck,
+    # or some struck order is still left for a person)
     strikes: int  # faults that struck a call
     retries: int  # service calls made again for an order
     messages: int  # notifications that left the process
+    recovered: list[str] = field(default_factory=list)  # what the scenario's recovery did
 
     @property
     def passed(self) -> bool:
@@ -76,6 +78,7 @@ class Outcome:
             "strikes": self.strikes,
             "retries": self.retries,
             "messages": self.messages,
+            "recovered": self.recovered,
         }
 
 
@@ -86,7 +89,7 @@ async def run_scenario(
     expect = scenario.expectation(design)
     tag = uuid.uuid4().hex[:6]
     where = settings.data_dir / "scenarios" / scenario.name / f"{design}-{tag}"
-    local = replace(settings, data_dir=where)
+    local = replace(settings, data_dir=where, retry_scale=settings.retry_scale * scenario.retry_scale)
     w = scenario.workload
     batch = workload.orders(
         w.orders,
@@ -121,6 +124,13 @@ async def run_scenario(
         accepted = [o for o in batch if o.order_id in result.placed]
         await _settled(running.services, running.design, accepted, deadline)
         listed = await _listed(running.services, running.design, accepted)
+        recovered: list[str] = []
+        if scenario.recover and listed:
+            await _faults_over(faults, scenario)
+            for action in scenario.recover:
+                recovered.append(await recovery.perform(action, running.design, listed))
+            await _settled(running.services, running.design, accepted, deadline, waiting_for_all=True)
+            listed = await _listed(running.services, running.design, accepted)
         found = await asyncio.to_thread(evidence.snapshot, running.services, accepted, stock, channel, listed)
     violations = check(found)
     struck = {s.order_id for s in faults.strikes}
@@ -140,23 +150,37 @@ async def run_scenario(
             else []
         ),
         seconds=result.seconds,
-        recover_seconds=_recovery(faults, armed_at, struck, found),
+        recover_seconds=None if struck & listed.keys() else _recovery(faults, armed_at, struck, found),
         strikes=len(faults.strikes),
         retries=faults.retries(),
         messages=len(found.delivered),
+        recovered=recovered,
     )
 
 
-async def _settled(services: Any, design: Any, batch: Sequence[Order], deadline: float) -> None:
-    """Until every order was decided and told its outcome, or listed for a person, or the deadline:
-    messages go out after the decision, and a notification service that is down catches up later."""
+async def _settled(
+    services: Any, design: Any, batch: Sequence[Order], deadline: float, *, waiting_for_all: bool = False
+) -> None:
+    """Until every order was decided and told its outcome, or listed for a person (unless
+    ``waiting_for_all``: after a recovery, only for all), or the deadline: messages go out after the
+    decision, and a notification service that is down catches up later."""
     while time.monotonic() < deadline:
         undecided, silent = await asyncio.to_thread(_unsettled, services, batch)
         if not undecided and not silent:
             return
-        if len(await _listed(services, design, batch)) == len(undecided) + len(silent):
+        if not waiting_for_all and len(await _listed(services, design, batch)) == len(undecided) + len(
+            silent
+        ):
             return
         await asyncio.sleep(NOTIFY_POLL)
+
+
+async def _faults_over(faults: Faults, scenario: Scenario) -> None:
+    """Until the last window of the scenario's faults closed: a recovery made while a service is still
+    down would only fail again."""
+    ends = [r.window[1] for r in scenario.rules if r.window is not None]
+    if ends:
+        await asyncio.sleep(max(0.0, max(ends) - (faults.clock() - faults.armed)))
 
 
 async def _listed(services: Any, design: Any, batch: Sequence[Order]) -> dict[str, str]:
@@ -164,7 +188,8 @@ async def _listed(services: Any, design: Any, batch: Sequence[Order]) -> dict[st
     undecided, silent = await asyncio.to_thread(_unsettled, services, batch)
     stuck = await evidence.interventions(design, undecided)
     stuck = {oid: stuck[oid] for oid in await asyncio.to_thread(_still_pending, services, stuck)}
-    return {**stuck, **await evidence.interventions(design, silent, decided=True)}
+    letters = await evidence.interventions(design, [o.order_id for o in batch], executions=False)
+    return {**letters, **stuck, **await evidence.interventions(design, silent, decided=True)}
 
 
 def _still_pending(services: Any, found: dict[str, str]) -> list[str]:

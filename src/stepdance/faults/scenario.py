@@ -13,6 +13,8 @@ a :class:`Scenario` (or a :class:`ScenarioError` naming the file, the line and t
         mode: transient               # or permanent
         when: {probability: 0.3}      # or {calls: [2, 5]}, or {window: [0.5, 3.0]} (seconds after start)
         failures: 2                   # attempts of a struck order that fail before one goes through
+    recover: [redrive]                # once the faults are over: redrive dead letters and failed executions
+    retry_scale: 0.05                 # retry waits x 0.05 (a budget exhausted in seconds), every design alike
     expect:
       completed: workload             # what the workload's mix gives (the default), or a number
       cancelled: workload
@@ -44,6 +46,7 @@ KINDS = ("decline", "out_of_stock", "error", "latency", "compensation_failure")
 COMPENSATIONS = {"payment": "refund", "inventory": "release"}
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 WORKLOAD = "workload"
+RECOVERIES = ("redrive",)
 
 
 class ScenarioError(ValueError):
@@ -109,6 +112,8 @@ class Scenario:
     faults: tuple[Fault, ...]
     expect: Expect
     expect_by_design: Mapping[str, Expect] = field(default_factory=dict)
+    recover: tuple[str, ...] = ()  # what a person does once the faults are over (``redrive``)
+    retry_scale: float = 1.0  # every retry wait multiplied by this (Settings.retry_scale)
 
     def expectation(self, design: str) -> Expect:
         return self.expect_by_design.get(design, self.expect)
@@ -213,7 +218,7 @@ class _Reader:
         return int(self.number(value, low, high, whole=True))
 
     def scenario(self, root: _Value) -> Scenario:
-        known = ("name", "description", "designs", "workload", "faults", "expect")
+        known = ("name", "description", "designs", "workload", "faults", "expect", "recover", "retry_scale")
         items = self.mapping(root, known, required=("name", "workload"))
         name = self.string(items["name"])
         if not _NAME.match(name):
@@ -232,7 +237,11 @@ class _Reader:
                 raise self.fail(
                     items["expect"], f"expectations for {design!r}, which the scenario does not run"
                 )
+        recover = self.recover(items["recover"]) if "recover" in items else ()
+        scale = self.number(items["retry_scale"], 0.001, 1.0) if "retry_scale" in items else 1.0
         return Scenario(
+            recover=recover,
+            retry_scale=scale,
             name=name,
             description=self.string(items["description"]) if "description" in items else "",
             source=self.source,
@@ -242,6 +251,13 @@ class _Reader:
             expect=expect,
             expect_by_design=by_design,
         )
+
+    def recover(self, value: _Value) -> tuple[str, ...]:
+        actions = [self.string(v) for v in self.sequence(value)]
+        for element, action in zip(value.elements(), actions, strict=True):
+            if action not in RECOVERIES:
+                raise self.fail(element, f"unknown recovery {action!r} (one of {', '.join(RECOVERIES)})")
+        return tuple(actions)
 
     def sequence(self, value: _Value) -> list[_Value]:
         if not isinstance(value.node, yaml.SequenceNode):
