@@ -6,6 +6,7 @@ import typer
 
 from stepdance.cli.conformance import conformance_app
 from stepdance.cli.demo import demo_cmd
+from stepdance.cli.recovery import dlq_app, executions_app, orders_app
 from stepdance.cli.run import run_cmd
 from stepdance.cli.scenarios import scenarios_cmd
 from stepdance.cli.service import service_cmd
@@ -42,3 +43,6 @@ app.command("demo")(demo_cmd)
 app.command("run")(run_cmd)
 app.command("service")(service_cmd)
 app.command("scenarios")(scenarios_cmd)
+app.add_typer(dlq_app, name="dlq")
+app.add_typer(executions_app, name="executions")
+app.add_typer(orders_app, name="orders")
