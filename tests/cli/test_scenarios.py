@@ -50,3 +50,23 @@ def test_a_bad_file_among_good_ones_stops_everything_before_it_runs(tmp_path: Pa
     assert "bad.yaml:4: /workload/speed: unknown field 'speed'" in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "data").exists()  # nothing ran
+
+
+def test_doc_writes_the_failure_and_recovery_plan_from_the_run(tmp_path: Path) -> None:
+    path = _write(tmp_path, "small.yaml", GOOD)
+    out = tmp_path / "plan.md"
+    args = [
+        "scenarios",
+        str(path),
+        "--design",
+        "hybrid",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--doc",
+        str(out),
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    assert "1 of 1 runs passed" in text and "## small" in text
+    assert "| hybrid | 8 completed, 0 cancelled | hold | nothing to recover |" in text

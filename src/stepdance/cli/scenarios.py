@@ -7,7 +7,10 @@ file, the line and the field. Exits 1 when any run breaks an invariant or misses
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
+import os
+import platform
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -26,6 +29,7 @@ from rich.table import Table
 
 from stepdance.cli.run import DesignName
 from stepdance.faults import Scenario, ScenarioError, catalog_files, load_scenario
+from stepdance.faults.plan_doc import plan
 from stepdance.faults.runner import Outcome, run_scenario
 from stepdance.order.deployment import DeploymentError
 from stepdance.settings import Settings
@@ -40,6 +44,10 @@ def scenarios_cmd(
     ] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Where runs write (STEPDANCE_DATA_DIR).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as one JSON object.")] = False,
+    doc: Annotated[
+        Path | None,
+        typer.Option("--doc", help="Also write the failure and recovery plan (Markdown) to this file."),
+    ] = None,
 ) -> None:
     """Run failure scenarios on the designs and check the invariants from the services' data."""
     console = Console(stderr=as_json)
@@ -67,6 +75,11 @@ def scenarios_cmd(
         for outcome in outcomes:
             for problem in [*map(str, outcome.violations), *outcome.mismatches][:5]:
                 console.print(f"[red]{outcome.scenario} / {outcome.design}:[/] {_escape(problem)}")
+    if doc is not None:
+        when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        machine = f"{os.cpu_count()} CPUs, {platform.system()} {platform.machine()}, Python {platform.python_version()}"
+        doc.write_text(plan(chosen, outcomes, when=when, machine=machine), encoding="utf-8")
+        console.print(f"wrote {doc}")
     if not all(o.passed for o in outcomes):
         raise typer.Exit(1)
 

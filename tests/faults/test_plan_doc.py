@@ -1,0 +1,68 @@
+"""The failure and recovery plan is written from the scenarios and the outcomes, saying how each design
+recovered: by itself, by which command, or not at all."""
+
+from __future__ import annotations
+
+from stepdance.faults import Violation, parse_scenario
+from stepdance.faults.plan_doc import plan
+from stepdance.faults.runner import Outcome
+
+SCENARIO = parse_scenario(
+    "name: refunds\ndescription: refunds break\ndesigns: [orchestrated, choreographed]\n"
+    "workload: {orders: 10}\nfaults:\n  - kind: compensation_failure\n    target: payment\n    mode: permanent\n"
+)
+
+
+def outcome(design: str, **changes: object) -> Outcome:
+    base: dict[str, object] = dict(
+        scenario="refunds",
+        design=design,
+        orders=10,
+        completed=8,
+        cancelled=2,
+        intervention={},
+        expected={},
+        violations=[],
+        mismatches=[],
+        seconds=1.0,
+        recover_seconds=0.5,
+        strikes=3,
+        retries=3,
+        messages=10,
+    )
+    base.update(changes)
+    return Outcome(**base)  # type: ignore[arg-type]
+
+
+def test_each_design_says_how_it_recovered_and_what_was_measured() -> None:
+    text = plan(
+        [SCENARIO],
+        [
+            outcome("orchestrated"),
+            outcome(
+                "choreographed",
+                cancelled=0,
+                intervention={"o-1": "dead-lettered at payment: ServiceFailed", "o-2": "dead-lettered"},
+                recover_seconds=None,
+            ),
+        ],
+        when="today",
+        machine="a laptop",
+    )
+    assert text.startswith("# Failure and recovery plan")
+    assert "today (a laptop): 2 of 2 runs passed" in text
+    assert "## refunds" in text and "refunds break" in text
+    assert "- payment.refund: permanent error, 100% of orders" in text
+    assert "| orchestrated | 8 completed, 2 cancelled | hold | by itself: the state machine's Retry" in text
+    assert (
+        "| choreographed | 8 completed, 0 cancelled, 2 for a person | hold | by a person: `stepdance dlq list`"
+        in text
+    )
+    assert "e.g. dead-lettered at payment: ServiceFailed | - | 3 | 10 |" in text
+
+
+def test_a_failed_run_and_its_broken_rules_show() -> None:
+    broken = outcome("orchestrated", violations=[Violation("charged_twice", ("o-1",), "2 charges")])
+    text = plan([SCENARIO], [broken], when="today", machine="m")
+    assert "0 of 1 runs passed" in text
+    assert "**FAILED**: 8 completed" in text and "broken: charged_twice" in text
