@@ -66,3 +66,10 @@ def test_a_failed_run_and_its_broken_rules_show() -> None:
     text = plan([SCENARIO], [broken], when="today", machine="m")
     assert "0 of 1 runs passed" in text
     assert "**FAILED**: 8 completed" in text and "broken: charged_twice" in text
+
+
+def test_delivery_faults_absorbed_by_the_design_are_said_so() -> None:
+    absorbed = outcome("choreographed", strikes=0, injected={"duplicated messages": 4, "calls made twice": 2})
+    text = plan([SCENARIO], [absorbed], when="today", machine="m")
+    assert "by itself: the inbox drops a message it has handled; the services are idempotent" in text
+    assert "(4 duplicated messages, 2 calls made twice)" in text

@@ -54,6 +54,26 @@ def test_a_scenario_declares_its_designs_workload_faults_and_expectations() -> N
     assert (choreographed.cancelled, choreographed.intervention, choreographed.seconds) == (6, 2, 30.0)
 
 
+def test_delivery_faults_declare_duplicates_reordering_and_poison() -> None:
+    scenario = parse_scenario(
+        "name: deliveries\nworkload: {orders: 5}\nfaults:\n"
+        "  - {kind: duplicate, when: {probability: 0.3}}\n"
+        "  - {kind: duplicate, target: payment, when: {probability: 0.5}}\n"
+        "  - {kind: out_of_order, when: {probability: 0.2}, seconds: 0.3}\n"
+        "  - {kind: malformed, count: 3}\n"
+    )
+    bus, charge, held, poison = scenario.faults
+    assert (bus.target, bus.rate, charge.target, charge.rate) == ("bus", 0.3, "payment.charge", 0.5)
+    assert (held.target, held.rate, held.seconds, poison.count) == ("bus", 0.2, 0.3, 3)
+    assert scenario.rules == ()
+    assert [f.describe() for f in scenario.faults] == [
+        "duplicate: 30% of the messages on the bus delivered twice",
+        "duplicate: 50% of the calls of payment.charge delivered twice",
+        "out of order: 20% of the messages on the bus held back 0.3 s",
+        "3 malformed orders among the good ones",
+    ]
+
+
 def test_the_defaults_run_every_design_and_expect_what_the_workload_gives() -> None:
     scenario = parse_scenario("name: plain\nworkload: {orders: 5}\n")
     assert scenario.designs == DESIGNS
@@ -128,6 +148,28 @@ def test_the_catalog_holds_the_shipped_scenarios_and_every_one_reads() -> None:
         (
             "name: x\nworkload: {orders: 3}\nexpect: {completed: most}\n",
             ":3: /expect/completed: expected a whole",
+        ),
+        ("name: x\nworkload: {orders: 3}\nrecover: [pray]\n", ":3: /recover/0: unknown recovery 'pray'"),
+        (
+            "name: x\nworkload: {orders: 3}\nretry_scale: 0\n",
+            ":3: /retry_scale: expected a number from 0.001",
+        ),
+        (
+            "name: x\nworkload: {orders: 3}\nfaults:\n  - {kind: malformed}\n",
+            ":4: /faults/0: a malformed fault needs a count",
+        ),
+        (
+            "name: x\nworkload: {orders: 3}\nfaults:\n  - {kind: out_of_order, when: {probability: 1}}\n",
+            ":4: /faults/0: an out_of_order fault needs seconds",
+        ),
+        (
+            "name: x\nworkload: {orders: 3}\nfaults:\n"
+            "  - {kind: out_of_order, target: payment, when: {probability: 1}, seconds: 1}\n",
+            ":4: /faults/0/target: messages are reordered on the bus",
+        ),
+        (
+            "name: x\nworkload: {orders: 3}\nfaults:\n  - {kind: duplicate, mode: permanent}\n",
+            ":4: /faults/0/mode: a duplicate fault takes target, when, not mode",
         ),
     ],
 )

@@ -15,6 +15,13 @@ AUTOMATIC = {
     "choreographed": "the bus's redelivery with back-off, and the compensating events",
     "hybrid": "the state machine's Retry for payment and stock, the bus's redelivery for the notification",
 }
+ABSORBED = {
+    "duplicated messages": "the inbox drops a message it has handled",
+    "calls made twice": "the services are idempotent per order (the second call changes nothing)",
+    "held-back messages": "no reaction depends on the order in which events arrive",
+    "poison set aside": "the malformed orders are set aside (a dead letter, a failed execution), the good "
+    "ones go on",
+}
 BY_HAND = {
     "orchestrated": "`stepdance executions list --status FAILED`, then `stepdance executions redrive ARN`",
     "choreographed": "`stepdance dlq list`, then `stepdance dlq redrive [ID...]`",
@@ -73,7 +80,14 @@ def _how(o: Outcome) -> str:
         return f"by a person: {BY_HAND[o.design]}; e.g. {_short(reason)}"
     if o.strikes:
         return f"by itself: {AUTOMATIC[o.design]}"
+    absorbed = [ABSORBED[kind] for kind in ABSORBED if o.injected.get(kind)]
+    if absorbed:
+        return "by itself: " + "; ".join(absorbed) + f" ({_counts(o.injected)})"
     return "nothing to recover"
+
+
+def _counts(injected: dict[str, int]) -> str:
+    return ", ".join(f"{n} {what}" for what, n in injected.items())
 
 
 def _short(text: str, limit: int = 90) -> str:

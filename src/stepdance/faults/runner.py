@@ -21,7 +21,9 @@ from typing import Any
 
 from stepdance.faults import evidence, recovery
 from stepdance.faults.invariants import Snapshot, Violation, check
-from stepdance.faults.scenario import WORKLOAD, Expect, Scenario
+from stepdance.faults.poison import inject, poison_id
+from stepdance.faults.scenario import BUS, WORKLOAD, Expect, Scenario
+from stepdance.faults.transport import MisbehavingTransport, Misbehaviour, Twice
 from stepdance.order import workload
 from stepdance.order.channels import FileChannel
 from stepdance.order.deployment import open_design
@@ -54,6 +56,7 @@ class Outcome:
     retries: int  # service calls made again for an order
     messages: int  # notifications that left the process
     recovered: list[str] = field(default_factory=list)  # what the scenario's recovery did
+    injected: dict[str, int] = field(default_factory=dict)  # delivery faults, as they happened
 
     @property
     def passed(self) -> bool:
@@ -79,6 +82,7 @@ class Outcome:
             "retries": self.retries,
             "messages": self.messages,
             "recovered": self.recovered,
+            "injected": self.injected,
         }
 
 
@@ -101,8 +105,24 @@ async def run_scenario(
     stock = workload.stock_for(batch)
     faults = Faults(rules=scenario.rules, seed=w.seed, count_calls=True)
     channel = FileChannel(where / "messages.jsonl")
+    misbehaviour = _misbehaviour(scenario)
+    twice: list[Twice] = []
+
+    def prepare(services: Any) -> None:
+        services.inventory.set_stock(stock)
+        for fault in scenario.of_kind("duplicate"):
+            if fault.target != BUS:
+                service, operation = fault.target.split(".")
+                twice.append(Twice(getattr(services, service), operation, fault.rate, w.seed))
+                setattr(services, service, twice[-1])
+
     async with open_design(
-        design, local, faults=faults, channel=channel, prepare=lambda s: s.inventory.set_stock(stock)
+        design,
+        local,
+        faults=faults,
+        channel=channel,
+        prepare=prepare,
+        wrap_transport=(lambda t: MisbehavingTransport(t, misbehaviour)) if misbehaviour else None,
     ) as running:
         deadline = time.monotonic() + expect.seconds
         faults.arm()
@@ -113,6 +133,8 @@ async def run_scenario(
             found = await evidence.interventions(design_running, order_ids)
             return await asyncio.to_thread(_still_pending, running.services, found)
 
+        poison = [poison_id(tag, i) for i in range(sum(f.count for f in scenario.of_kind("malformed")))]
+        injecting = asyncio.create_task(_inject(running.design, poison))
         result = await run_orders(
             running.design,
             batch,
@@ -121,6 +143,7 @@ async def run_scenario(
             timeout=expect.seconds,
             stuck=stuck,
         )
+        await injecting
         accepted = [o for o in batch if o.order_id in result.placed]
         await _settled(running.services, running.design, accepted, deadline)
         listed = await _listed(running.services, running.design, accepted)
@@ -132,7 +155,16 @@ async def run_scenario(
             await _settled(running.services, running.design, accepted, deadline, waiting_for_all=True)
             listed = await _listed(running.services, running.design, accepted)
         found = await asyncio.to_thread(evidence.snapshot, running.services, accepted, stock, channel, listed)
+        set_aside = await _set_aside(running.design, poison, deadline)
     violations = check(found)
+    injected = {
+        "duplicated messages": len(misbehaviour.duplicated) if misbehaviour else 0,
+        "held-back messages": len(misbehaviour.held) if misbehaviour else 0,
+        "calls made twice": sum(len(t.twice) for t in twice),
+        "poison orders": len(poison),
+        "poison set aside": len(set_aside),
+    }
+    unhandled = [p for p in poison if p not in set_aside]
     struck = {s.order_id for s in faults.strikes}
     return Outcome(
         scenario=scenario.name,
@@ -145,6 +177,11 @@ async def run_scenario(
         violations=violations,
         mismatches=_mismatches(expect, batch, stock, result.completed, result.cancelled, listed)
         + (
+            [f"poison not set aside (no dead letter, no failed execution): {', '.join(unhandled)}"]
+            if unhandled
+            else []
+        )
+        + (
             [f"{len(batch) - len(accepted)} orders never placed: the run timed out"]
             if len(accepted) < len(batch)
             else []
@@ -155,6 +192,7 @@ async def run_scenario(
         retries=faults.retries(),
         messages=len(found.delivered),
         recovered=recovered,
+        injected={k: v for k, v in injected.items() if v},
     )
 
 
@@ -173,6 +211,39 @@ async def _settled(
         ):
             return
         await asyncio.sleep(NOTIFY_POLL)
+
+
+def _misbehaviour(scenario: Scenario) -> Misbehaviour | None:
+    """What the bus's transport must do wrong, or None when nothing."""
+    duplicate = [f.rate for f in scenario.of_kind("duplicate") if f.target == BUS]
+    held = scenario.of_kind("out_of_order")
+    if not duplicate and not held:
+        return None
+    return Misbehaviour(
+        duplicate_rate=max(duplicate, default=0.0),
+        hold_rate=max((f.rate for f in held), default=0.0),
+        hold_seconds=max((f.seconds for f in held), default=0.0),
+        seed=scenario.workload.seed,
+    )
+
+
+async def _inject(design: Any, poison: list[str]) -> None:
+    """The poison orders, one every few milliseconds, while the good ones run."""
+    for order_id in poison:
+        await inject(design, order_id)
+        await asyncio.sleep(0.01)
+
+
+async def _set_aside(design: Any, poison: list[str], deadline: float) -> dict[str, str]:
+    """Which poison orders the design put aside (a dead letter, a failed execution), waiting for them until
+    the deadline (a failed execution may first retry its compensation)."""
+    found: dict[str, str] = {}
+    while poison and time.monotonic() < deadline:
+        found = await evidence.interventions(design, poison)
+        if len(found) == len(poison):
+            break
+        await asyncio.sleep(NOTIFY_POLL * 4)
+    return found
 
 
 async def _faults_over(faults: Faults, scenario: Scenario) -> None:

@@ -42,7 +42,17 @@ import yaml
 from stepdance.order.faults import OPERATIONS, Rule
 
 DESIGNS = ("orchestrated", "choreographed", "hybrid")
-KINDS = ("decline", "out_of_stock", "error", "latency", "compensation_failure")
+KINDS = (
+    "decline",
+    "out_of_stock",
+    "error",
+    "latency",
+    "compensation_failure",
+    "duplicate",
+    "out_of_order",
+    "malformed",
+)
+BUS = "bus"
 COMPENSATIONS = {"payment": "refund", "inventory": "release"}
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 WORKLOAD = "workload"
@@ -84,10 +94,20 @@ class Fault:
 
     kind: str
     line: int | None
-    rule: Rule | None = None  # None for the workload's kinds (decline, out_of_stock)
-    rate: float = 0.0  # the workload kinds' share of orders
+    rule: Rule | None = None  # None for the kinds that are not a service's failure
+    rate: float = 0.0  # the share of orders (decline, out_of_stock) or of messages or calls it strikes
+    target: str = ""  # duplicate, out_of_order: "bus", or "service.operation"
+    seconds: float = 0.0  # out_of_order: how long a message is held back
+    count: int = 0  # malformed: how many poison orders
 
     def describe(self) -> str:
+        if self.kind == "malformed":
+            return f"{self.count} malformed orders among the good ones"
+        if self.kind == "duplicate":
+            where = "messages on the bus" if self.target == BUS else f"calls of {self.target}"
+            return f"duplicate: {self.rate:.0%} of the {where} delivered twice"
+        if self.kind == "out_of_order":
+            return f"out of order: {self.rate:.0%} of the messages on the bus held back {self.seconds:g} s"
         if self.rule is None:
             return f"{self.kind} ({self.rate:.0%} of orders)"
         r = self.rule
@@ -121,6 +141,9 @@ class Scenario:
     @property
     def rules(self) -> tuple[Rule, ...]:
         return tuple(f.rule for f in self.faults if f.rule is not None)
+
+    def of_kind(self, kind: str) -> list[Fault]:
+        return [f for f in self.faults if f.kind == kind]
 
 
 def load_scenario(path: Path) -> Scenario:
@@ -282,11 +305,15 @@ class _Reader:
         )
 
     def fault(self, value: _Value) -> Fault:
-        known = ("kind", "target", "mode", "when", "failures", "seconds")
+        known = ("kind", "target", "mode", "when", "failures", "seconds", "count")
         items = self.mapping(value, known, required=("kind",))
         kind = self.string(items["kind"])
         if kind not in KINDS:
             raise self.fail(items["kind"], f"unknown fault kind {kind!r} (one of {', '.join(KINDS)})")
+        if kind in ("duplicate", "out_of_order", "malformed"):
+            return self.delivery_fault(kind, items, value)
+        if "count" in items:
+            raise self.fail(items["count"], f"a {kind} fault has no count (that is malformed)")
         when = self.when(items.get("when"), value)
         if kind in ("decline", "out_of_stock"):
             for extra in ("target", "mode", "failures", "seconds"):
@@ -323,6 +350,34 @@ class _Reader:
         except ValueError as error:
             raise self.fail(value, str(error).removeprefix("faults: ")) from None
         return Fault(kind, value.line, rule=rule)
+
+    def delivery_fault(self, kind: str, items: dict[str, _Value], value: _Value) -> Fault:
+        """duplicate, out_of_order and malformed: what goes wrong with deliveries, not with a service."""
+        allowed = {
+            "duplicate": ("kind", "target", "when"),
+            "out_of_order": ("kind", "target", "when", "seconds"),
+            "malformed": ("kind", "count"),
+        }[kind]
+        for key, item in items.items():
+            if key not in allowed:
+                raise self.fail(item, f"a {kind} fault takes {', '.join(allowed[1:])}, not {key}")
+        if kind == "malformed":
+            if "count" not in items:
+                raise self.fail(value, "a malformed fault needs a count (how many poison orders)")
+            return Fault(kind, value.line, count=self.whole(items["count"], 1, 1000))
+        when = self.when(items.get("when"), value)
+        if set(when) != {"probability"}:
+            raise self.fail(value, f"a {kind} fault needs when: {{probability: ...}}")
+        target = self.string(items["target"]) if "target" in items else BUS
+        if target != BUS:
+            if kind == "out_of_order":
+                raise self.fail(items["target"], "messages are reordered on the bus: target bus")
+            service, operation = self.target(items["target"], kind)
+            target = f"{service}.{operation}"
+        if kind == "out_of_order" and "seconds" not in items:
+            raise self.fail(value, "an out_of_order fault needs seconds (how long a message is held back)")
+        seconds = self.number(items["seconds"], 0.001, 60.0) if "seconds" in items else 0.0
+        return Fault(kind, value.line, rate=float(when["probability"]), target=target, seconds=seconds)
 
     def target(self, value: _Value, kind: str) -> tuple[str, str]:
         text = self.string(value)

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from stepdance.bus import Backoff, Bus, open_catalog
-from stepdance.bus.transports import TransportError, open_transport
+from stepdance.bus.transports import Transport, TransportError, open_transport
 from stepdance.engine import Engine
 from stepdance.order.channels import Channel, ChannelError
 from stepdance.order.db import ServiceDbError
@@ -61,11 +61,13 @@ async def open_design(
     here: Sequence[str] | None = None,
     prepare: Callable[[Services], Any] | None = None,
     worker: bool = True,
+    wrap_transport: Callable[[Transport], Transport] | None = None,
 ) -> AsyncIterator[Running]:
     """``name`` started on ``settings``' URLs; stopped and closed on exit. ``here``: for the choreographed
     design, the services this process serves (the others run as ``stepdance service``); ``prepare``: called
     with the services before the design starts (to set stock, say); ``worker``: false leaves the engine's
-    executions to ``stepdance worker --saga`` processes sharing the store (this process only starts them)."""
+    executions to ``stepdance worker --saga`` processes sharing the store (this process only starts them);
+    ``wrap_transport``: the bus's transport goes through it (the scenarios' misbehaving transport)."""
     if name not in DESIGN_NAMES:
         raise DeploymentError(f"unknown design {name!r}: one of {', '.join(DESIGN_NAMES)}")
     if here is not None:
@@ -83,7 +85,7 @@ async def open_design(
         where = {"services": settings.services or str(settings.data_dir.resolve())}
         design: Design
         if name == "choreographed":
-            bus = open_bus(settings, stack, where)
+            bus = open_bus(settings, stack, where, wrap_transport)
             design = Choreographed(
                 services, bus, owns_bus=False, here=tuple(here or choreography_subscriptions.PARTICIPANTS)
             )
@@ -98,7 +100,7 @@ async def open_design(
             stop_engine = _once(engine.stop)
             stack.push_async_callback(stop_engine)
             if name == "hybrid":
-                bus = open_bus(settings, stack, where)
+                bus = open_bus(settings, stack, where, wrap_transport)
                 await _started("the bus", bus.start, settings.bus)
                 stack.push_async_callback(bus.stop)
                 design = Hybrid(services, engine, bus, settings)
@@ -181,13 +183,20 @@ def unreachable(url: str, seconds: float = 2.0) -> str | None:
     return None
 
 
-def open_bus(settings: Settings, stack: AsyncExitStack, where: dict[str, str] | None = None) -> Bus:
+def open_bus(
+    settings: Settings,
+    stack: AsyncExitStack,
+    where: dict[str, str] | None = None,
+    wrap_transport: Callable[[Transport], Transport] | None = None,
+) -> Bus:
     """The bus on ``settings``' catalog and transport (not started), closed with ``stack``; DeploymentError
     naming what cannot be opened."""
     where = {} if where is None else where
     catalog = _guarded(f"the bus catalog at {settings.catalog}", lambda: open_catalog(settings.catalog))
     stack.callback(catalog.close)
     transport = _guarded(f"the bus at {settings.bus}", lambda: open_transport(settings.bus))
+    if wrap_transport is not None:
+        transport = wrap_transport(transport)
     stack.push_async_callback(transport.close)
     where["bus"] = settings.bus
     where["catalog"] = settings.catalog
