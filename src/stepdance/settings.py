@@ -26,6 +26,10 @@ STEPDANCE_CATALOG               the bus's catalog (buses, rules, targets,   ``sq
 STEPDANCE_SERVICES              the order services' databases: SQLite       SQLite files in the data
                                 files in a directory, or a schema per       directory
                                 service on ``postgresql://...``
+STEPDANCE_ACK_WAIT_SECONDS      how long a bus consumer may hold a delivery ``60``
+                                without acking it before the transport
+                                gives it to another consumer (a killed
+                                consumer's deliveries come back after it)
 STEPDANCE_RETRY_SCALE           multiplies every retry wait: the engine's   ``1``
                                 Retry back-offs and the bus's redelivery
                                 back-off (``0.05`` makes a 1 s wait 50 ms:
@@ -56,6 +60,7 @@ class Settings:
     catalog_url: str = ""
     services_url: str = ""
     retry_scale: float = 1.0
+    ack_wait_seconds: float = 60.0
 
     @property
     def store(self) -> str:
@@ -99,6 +104,7 @@ class Settings:
             catalog_url=get("CATALOG") or "",
             services_url=get("SERVICES") or "",
             retry_scale=float(get("RETRY_SCALE") or defaults.retry_scale),
+            ack_wait_seconds=float(get("ACK_WAIT_SECONDS") or defaults.ack_wait_seconds),
         )
 
     def with_store(self, url: str | None) -> Settings:

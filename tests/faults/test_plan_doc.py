@@ -73,3 +73,10 @@ def test_delivery_faults_absorbed_by_the_design_are_said_so() -> None:
     text = plan([SCENARIO], [absorbed], when="today", machine="m")
     assert "by itself: the inbox drops a message it has handled; the services are idempotent" in text
     assert "(4 duplicated messages, 2 calls made twice)" in text
+
+
+def test_a_killed_process_recovers_by_restart_as_its_design_does() -> None:
+    killed = outcome("orchestrated", strikes=0, injected={"process kills": 1})
+    assert "by itself: the restarted worker takes the dead one's executions over" in plan(
+        [SCENARIO], [killed], when="t", machine="m"
+    )

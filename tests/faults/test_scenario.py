@@ -168,6 +168,20 @@ def test_the_catalog_holds_the_shipped_scenarios_and_every_one_reads() -> None:
             ":4: /faults/0/target: messages are reordered on the bus",
         ),
         (
+            "name: x\nworkload: {orders: 3}\nfaults:\n  - {kind: process_kill, target: payment}\n",
+            ":4: /faults/0: a process_kill fault needs point",
+        ),
+        (
+            "name: x\nworkload: {orders: 3}\nfaults:\n"
+            "  - {kind: process_kill, target: payment, point: after_reserve_before_ack}\n",
+            ":4: /faults/0/point: payment's process can be killed at after_charge_before_ack",
+        ),
+        (
+            "name: x\nworkload: {orders: 3}\nfaults:\n"
+            "  - {kind: process_kill, target: notification, point: x}\n",
+            ":4: /faults/0/target: the process to kill runs payment or inventory",
+        ),
+        (
             "name: x\nworkload: {orders: 3}\nfaults:\n  - {kind: duplicate, mode: permanent}\n",
             ":4: /faults/0/mode: a duplicate fault takes target, when, not mode",
         ),

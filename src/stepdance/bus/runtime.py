@@ -92,7 +92,9 @@ class Bus:
         self.deliver_http = deliver_http
         self.clock = clock
         self.backoff = backoff or Backoff()
-        self.consumer_settings = consumer_settings or ConsumerSettings()
+        self.consumer_settings = consumer_settings or ConsumerSettings(
+            ack_wait=self.settings.ack_wait_seconds
+        )
         self.refresh_seconds = refresh_seconds
         self.max_entry_bytes = max_entry_bytes
         self.http_timeout = http_timeout

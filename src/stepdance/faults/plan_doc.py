@@ -22,6 +22,14 @@ ABSORBED = {
     "poison set aside": "the malformed orders are set aside (a dead letter, a failed execution), the good "
     "ones go on",
 }
+RESTARTED = {
+    "orchestrated": "the restarted worker takes the dead one's executions over when its leases run out "
+    "and invokes the step again, which changes nothing the second time",
+    "choreographed": "the dead service's unacknowledged events come back to the restarted one, whose inbox "
+    "and idempotent reactions make the second delivery change nothing",
+    "hybrid": "the restarted worker takes the dead one's executions over when its leases run out and "
+    "invokes the step again, which changes nothing the second time",
+}
 BY_HAND = {
     "orchestrated": "`stepdance executions list --status FAILED`, then `stepdance executions redrive ARN`",
     "choreographed": "`stepdance dlq list`, then `stepdance dlq redrive [ID...]`",
@@ -80,6 +88,8 @@ def _how(o: Outcome) -> str:
         return f"by a person: {BY_HAND[o.design]}; e.g. {_short(reason)}"
     if o.strikes:
         return f"by itself: {AUTOMATIC[o.design]}"
+    if o.injected.get("process kills"):
+        return f"by itself: {RESTARTED[o.design]}"
     absorbed = [ABSORBED[kind] for kind in ABSORBED if o.injected.get(kind)]
     if absorbed:
         return "by itself: " + "; ".join(absorbed) + f" ({_counts(o.injected)})"

@@ -15,24 +15,29 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from stepdance.faults import evidence, recovery
 from stepdance.faults.invariants import Snapshot, Violation, check
 from stepdance.faults.poison import inject, poison_id
-from stepdance.faults.scenario import BUS, WORKLOAD, Expect, Scenario
+from stepdance.faults.processes import Supervised
+from stepdance.faults.scenario import BUS, WORKLOAD, Expect, Fault, Scenario
 from stepdance.faults.transport import MisbehavingTransport, Misbehaviour, Twice
 from stepdance.order import workload
-from stepdance.order.channels import FileChannel
+from stepdance.order.channels import DEFAULT_FILE, FileChannel
 from stepdance.order.deployment import open_design
+from stepdance.order.designs.choreography_subscriptions import PARTICIPANTS
 from stepdance.order.faults import Faults
 from stepdance.order.model import Order
 from stepdance.order.run import run_orders
 from stepdance.settings import Settings
 
 NOTIFY_POLL = 0.05
+KILL_LEASE_SECONDS = 2.0
+KILL_ACK_WAIT_SECONDS = 3.0
 Progress = Callable[[int, int], None]
 
 
@@ -92,8 +97,11 @@ async def run_scenario(
     """Run ``scenario`` on ``design`` (see the module docstring); never raises for what the run found."""
     expect = scenario.expectation(design)
     tag = uuid.uuid4().hex[:6]
-    where = settings.data_dir / "scenarios" / scenario.name / f"{design}-{tag}"
+    where = (settings.data_dir / "scenarios" / scenario.name / f"{design}-{tag}").resolve()
     local = replace(settings, data_dir=where, retry_scale=settings.retry_scale * scenario.retry_scale)
+    kill = next(iter(scenario.of_kind("process_kill")), None)
+    if kill is not None:  # a dead process's work is taken over within seconds, not the production minute
+        local = replace(local, lease_seconds=KILL_LEASE_SECONDS, ack_wait_seconds=KILL_ACK_WAIT_SECONDS)
     w = scenario.workload
     batch = workload.orders(
         w.orders,
@@ -104,7 +112,7 @@ async def run_scenario(
     )
     stock = workload.stock_for(batch)
     faults = Faults(rules=scenario.rules, seed=w.seed, count_calls=True)
-    channel = FileChannel(where / "messages.jsonl")
+    channel = FileChannel(where / DEFAULT_FILE)  # where a worker or service process of the run writes too
     misbehaviour = _misbehaviour(scenario)
     twice: list[Twice] = []
 
@@ -116,14 +124,21 @@ async def run_scenario(
                 twice.append(Twice(getattr(services, service), operation, fault.rate, w.seed))
                 setattr(services, service, twice[-1])
 
-    async with open_design(
-        design,
-        local,
-        faults=faults,
-        channel=channel,
-        prepare=prepare,
-        wrap_transport=(lambda t: MisbehavingTransport(t, misbehaviour)) if misbehaviour else None,
-    ) as running:
+    async with (
+        open_design(
+            design,
+            local,
+            faults=faults,
+            channel=channel,
+            prepare=prepare,
+            wrap_transport=(lambda t: MisbehavingTransport(t, misbehaviour)) if misbehaviour else None,
+            here=[p for p in PARTICIPANTS if p != kill.target]
+            if kill and design == "choreographed"
+            else None,
+            worker=kill is None or design == "choreographed",
+        ) as running,
+        _supervised(kill, design, local) as supervised,
+    ):
         deadline = time.monotonic() + expect.seconds
         faults.arm()
         armed_at = time.time()
@@ -156,6 +171,7 @@ async def run_scenario(
             listed = await _listed(running.services, running.design, accepted)
         found = await asyncio.to_thread(evidence.snapshot, running.services, accepted, stock, channel, listed)
         set_aside = await _set_aside(running.design, poison, deadline)
+    kills = supervised.kills if supervised is not None else []
     violations = check(found)
     injected = {
         "duplicated messages": len(misbehaviour.duplicated) if misbehaviour else 0,
@@ -163,8 +179,16 @@ async def run_scenario(
         "calls made twice": sum(len(t.twice) for t in twice),
         "poison orders": len(poison),
         "poison set aside": len(set_aside),
+        "process kills": len(kills),
     }
+    problems = _mismatches(expect, batch, stock, result.completed, result.cancelled, listed)
     unhandled = [p for p in poison if p not in set_aside]
+    if unhandled:
+        problems.append(f"poison not set aside (no dead letter, no failed execution): {', '.join(unhandled)}")
+    if len(accepted) < len(batch):
+        problems.append(f"{len(batch) - len(accepted)} orders never placed: the run timed out")
+    if kill is not None and not kills:
+        problems.append(f"the process was never killed: {kill.point} was not reached {kill.count} times")
     struck = {s.order_id for s in faults.strikes}
     return Outcome(
         scenario=scenario.name,
@@ -175,19 +199,13 @@ async def run_scenario(
         intervention=listed,
         expected=_expected(expect, batch, stock),
         violations=violations,
-        mismatches=_mismatches(expect, batch, stock, result.completed, result.cancelled, listed)
-        + (
-            [f"poison not set aside (no dead letter, no failed execution): {', '.join(unhandled)}"]
-            if unhandled
-            else []
-        )
-        + (
-            [f"{len(batch) - len(accepted)} orders never placed: the run timed out"]
-            if len(accepted) < len(batch)
-            else []
-        ),
+        mismatches=problems,
         seconds=result.seconds,
-        recover_seconds=None if struck & listed.keys() else _recovery(faults, armed_at, struck, found),
+        recover_seconds=None
+        if struck & listed.keys()
+        else _after_kill(kills[0], found)
+        if kills
+        else _recovery(faults, armed_at, struck, found),
         strikes=len(faults.strikes),
         retries=faults.retries(),
         messages=len(found.delivered),
@@ -211,6 +229,34 @@ async def _settled(
         ):
             return
         await asyncio.sleep(NOTIFY_POLL)
+
+
+@asynccontextmanager
+async def _supervised(
+    kill: Fault | None, design: str, settings: Settings
+) -> AsyncIterator[Supervised | None]:
+    """The process a process_kill fault kills, started armed (and restarted by its supervisor); None when
+    the scenario kills nothing."""
+    if kill is None:
+        yield None
+        return
+    args = ["service", kill.target] if design == "choreographed" else ["worker", "--saga"]
+    supervised = Supervised(args, settings, f"{kill.point}:{kill.count}")
+    await supervised.start()
+    try:
+        yield supervised
+    finally:
+        await supervised.stop()
+
+
+def _after_kill(killed_at: float, found: Snapshot) -> float:
+    """Seconds from the kill until the last order placed before it was decided (what it had in hand)."""
+    decided = [
+        float(v["decidedAt"])
+        for v in found.view.values()
+        if v.get("decidedAt") is not None and float(v["placedAt"]) <= killed_at
+    ]
+    return max([killed_at, *decided]) - killed_at
 
 
 def _misbehaviour(scenario: Scenario) -> Misbehaviour | None:

@@ -51,8 +51,10 @@ KINDS = (
     "duplicate",
     "out_of_order",
     "malformed",
+    "process_kill",
 )
 BUS = "bus"
+KILL_POINTS = {"payment": "after_charge_before_ack", "inventory": "after_reserve_before_ack"}
 COMPENSATIONS = {"payment": "refund", "inventory": "release"}
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 WORKLOAD = "workload"
@@ -98,9 +100,15 @@ class Fault:
     rate: float = 0.0  # the share of orders (decline, out_of_stock) or of messages or calls it strikes
     target: str = ""  # duplicate, out_of_order: "bus", or "service.operation"
     seconds: float = 0.0  # out_of_order: how long a message is held back
-    count: int = 0  # malformed: how many poison orders
+    count: int = 0  # malformed: how many poison orders; process_kill: at which hit of the point
+    point: str = ""  # process_kill: the crash point
 
     def describe(self) -> str:
+        if self.kind == "process_kill":
+            return (
+                f"SIGKILL of the process running {self.target} at {self.point} (hit {self.count}), "
+                "then restarted"
+            )
         if self.kind == "malformed":
             return f"{self.count} malformed orders among the good ones"
         if self.kind == "duplicate":
@@ -254,6 +262,9 @@ class _Reader:
                 workload = replace(workload, decline_rate=fault.rate)
             elif fault.kind == "out_of_stock":
                 workload = replace(workload, out_of_stock_rate=fault.rate)
+        kills = [f for f in faults if f.kind == "process_kill"]
+        if len(kills) > 1:
+            raise self.fail(items["faults"], "a scenario kills one process (one process_kill fault)")
         expect, by_design = self.expect(items["expect"]) if "expect" in items else (Expect(), {})
         for design in by_design:
             if design not in designs:
@@ -305,13 +316,15 @@ class _Reader:
         )
 
     def fault(self, value: _Value) -> Fault:
-        known = ("kind", "target", "mode", "when", "failures", "seconds", "count")
+        known = ("kind", "target", "mode", "when", "failures", "seconds", "count", "point")
         items = self.mapping(value, known, required=("kind",))
         kind = self.string(items["kind"])
         if kind not in KINDS:
             raise self.fail(items["kind"], f"unknown fault kind {kind!r} (one of {', '.join(KINDS)})")
         if kind in ("duplicate", "out_of_order", "malformed"):
             return self.delivery_fault(kind, items, value)
+        if kind == "process_kill":
+            return self.kill_fault(items, value)
         if "count" in items:
             raise self.fail(items["count"], f"a {kind} fault has no count (that is malformed)")
         when = self.when(items.get("when"), value)
@@ -350,6 +363,30 @@ class _Reader:
         except ValueError as error:
             raise self.fail(value, str(error).removeprefix("faults: ")) from None
         return Fault(kind, value.line, rule=rule)
+
+    def kill_fault(self, items: dict[str, _Value], value: _Value) -> Fault:
+        """process_kill: the process running a step dies (SIGKILL) at a named point, then restarts."""
+        for key, item in items.items():
+            if key not in ("kind", "target", "point", "when"):
+                raise self.fail(item, f"a process_kill fault takes target, point, when, not {key}")
+        for key in ("target", "point"):
+            if key not in items:
+                raise self.fail(value, f"a process_kill fault needs {key}")
+        target = self.string(items["target"])
+        if target not in KILL_POINTS:
+            raise self.fail(
+                items["target"], f"the process to kill runs {' or '.join(KILL_POINTS)}, not {target!r}"
+            )
+        point = self.string(items["point"])
+        if point != KILL_POINTS[target]:
+            raise self.fail(items["point"], f"{target}'s process can be killed at {KILL_POINTS[target]}")
+        when = self.when(items.get("when"), value)
+        calls = when.get("calls", [1])
+        if set(when) - {"calls"} or len(calls) != 1:
+            raise self.fail(
+                value, "a process is killed once: when: {calls: [N]} (the Nth time it reaches the point)"
+            )
+        return Fault("process_kill", value.line, target=target, point=point, count=int(calls[0]))
 
     def delivery_fault(self, kind: str, items: dict[str, _Value], value: _Value) -> Fault:
         """duplicate, out_of_order and malformed: what goes wrong with deliveries, not with a service."""

@@ -42,6 +42,7 @@ from stepdance.bus import (
     handler_arn,
 )
 from stepdance.bus.errors import ResourceAlreadyExistsException
+from stepdance.order import crashpoints
 from stepdance.order.designs import choreography_subscriptions as s
 from stepdance.order.designs.base import Service
 from stepdance.order.designs.choreography_reactions import ACTIONS, Action, failure
@@ -49,6 +50,7 @@ from stepdance.order.model import Order
 from stepdance.order.orders import Orders
 
 DESIGN = "choreographed"
+CRASH_POINTS = {"payment": "after_charge_before_ack", "inventory": "after_reserve_before_ack"}
 
 
 @dataclass
@@ -120,6 +122,9 @@ class Participant:
         """The batch handler: every event of ``items`` in one transaction; one outcome per event."""
         order = sorted(range(len(items)), key=lambda i: _lock_key(items[i][0]))
         outcomes = self._handle([items[i] for i in order])
+        point = CRASH_POINTS.get(self.service)
+        if point is not None:  # committed, not acked yet: where a crash tests the inbox
+            crashpoints.reach(point, sum(o is None for o in outcomes))
         answer: list[Exception | None] = [None] * len(items)
         for position, index in enumerate(order):
             answer[index] = outcomes[position]

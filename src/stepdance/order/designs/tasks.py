@@ -42,6 +42,7 @@ from typing import Any, TypeVar
 from sqlalchemy import exc
 
 from stepdance.engine import Engine, TaskFailure
+from stepdance.order import crashpoints
 from stepdance.order.designs.base import Services
 from stepdance.order.designs.commits import GroupCommit
 from stepdance.order.model import (
@@ -125,7 +126,9 @@ class SagaTasks:
 
     async def charge(self, payload: Any) -> dict[str, Any]:
         order = Order.from_json(payload)
-        return await self.calls.payment.run(lambda tx: self.services.payment.charge(tx, order))
+        charged = await self.calls.payment.run(lambda tx: self.services.payment.charge(tx, order))
+        crashpoints.reach("after_charge_before_ack")  # committed; the engine has not recorded it yet
+        return charged
 
     async def refund(self, payload: Any) -> dict[str, Any] | None:
         order_id = _order_id(payload)
@@ -133,7 +136,9 @@ class SagaTasks:
 
     async def reserve(self, payload: Any) -> dict[str, Any]:
         order = Order.from_json(payload)
-        return await self.calls.inventory.run(lambda tx: self.services.inventory.reserve(tx, order))
+        held = await self.calls.inventory.run(lambda tx: self.services.inventory.reserve(tx, order))
+        crashpoints.reach("after_reserve_before_ack")
+        return held
 
     async def release(self, payload: Any) -> dict[str, Any] | None:
         order_id = _order_id(payload)
