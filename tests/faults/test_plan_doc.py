@@ -80,3 +80,11 @@ def test_a_killed_process_recovers_by_restart_as_its_design_does() -> None:
     assert "by itself: the restarted worker takes the dead one's executions over" in plan(
         [SCENARIO], [killed], when="t", machine="m"
     )
+
+
+def test_a_skipped_run_says_why_and_does_not_count_as_passed() -> None:
+    skipped = outcome("choreographed", skipped="nats-server is not installed")
+    assert not skipped.passed
+    text = plan([SCENARIO], [outcome("orchestrated"), skipped], when="t", machine="m")
+    assert "1 of 2 runs passed (1 skipped)" in text
+    assert "| choreographed | skipped: nats-server is not installed |" in text

@@ -33,6 +33,8 @@ async def test_every_catalog_scenario_passes_on_the_embedded_default(
     name: str, design: str, tmp_path: Path
 ) -> None:
     outcome = await run_scenario(CATALOG[name], design, Settings(data_dir=tmp_path))
+    if outcome.skipped:
+        pytest.skip(outcome.skipped)  # a private server it needs is not installed here
     assert outcome.violations == [] and outcome.mismatches == [], outcome.to_json()
     assert outcome.passed
     assert outcome.completed + outcome.cancelled + len(outcome.intervention) == outcome.orders
@@ -108,3 +110,14 @@ async def test_the_invariants_read_the_services_real_data(tmp_path: Path) -> Non
             )
         found = check(evidence.snapshot(running.services, batch, stock, None, {}))
     assert [(v.rule, v.orders) for v in found] == [("paid_in_full", (victim.order_id,))]
+
+
+async def test_a_run_that_needs_a_missing_server_is_skipped_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no nats-server to be found
+    outcome = await run_scenario(
+        CATALOG["broker-restart-under-load"], "choreographed", Settings(data_dir=tmp_path)
+    )
+    assert outcome.skipped is not None and "nats-server is not installed" in outcome.skipped
+    assert not outcome.passed and outcome.to_json()["skipped"] == outcome.skipped

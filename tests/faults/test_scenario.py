@@ -74,6 +74,15 @@ def test_delivery_faults_declare_duplicates_reordering_and_poison() -> None:
     ]
 
 
+def test_a_broker_restart_is_a_window_of_the_bus_being_down() -> None:
+    scenario = parse_scenario(
+        "name: restart\nworkload: {orders: 5}\nfaults:\n  - {kind: broker_restart, when: {window: [1, 3]}}\n"
+    )
+    (fault,) = scenario.faults
+    assert (fault.kind, fault.target, fault.window) == ("broker_restart", "bus", (1.0, 3.0))
+    assert fault.describe() == "the broker (a private NATS server) killed at 1 s, back at 3 s"
+
+
 def test_the_defaults_run_every_design_and_expect_what_the_workload_gives() -> None:
     scenario = parse_scenario("name: plain\nworkload: {orders: 5}\n")
     assert scenario.designs == DESIGNS
@@ -166,6 +175,10 @@ def test_the_catalog_holds_the_shipped_scenarios_and_every_one_reads() -> None:
             "name: x\nworkload: {orders: 3}\nfaults:\n"
             "  - {kind: out_of_order, target: payment, when: {probability: 1}, seconds: 1}\n",
             ":4: /faults/0/target: messages are reordered on the bus",
+        ),
+        (
+            "name: x\nworkload: {orders: 3}\nfaults:\n  - {kind: broker_restart, when: {probability: 1}}\n",
+            ":4: /faults/0: a broker_restart fault needs when: {window: [down, up]}",
         ),
         (
             "name: x\nworkload: {orders: 3}\nfaults:\n  - {kind: process_kill, target: payment}\n",

@@ -67,9 +67,8 @@ def scenarios_cmd(
         console.print(f"[red]error:[/] {_escape(str(error))}", soft_wrap=True)
         raise typer.Exit(2) from None
     if as_json:
-        typer.echo(
-            json.dumps({"passed": all(o.passed for o in outcomes), "runs": [o.to_json() for o in outcomes]})
-        )
+        passed = all(o.passed or o.skipped for o in outcomes)
+        typer.echo(json.dumps({"passed": passed, "runs": [o.to_json() for o in outcomes]}))
     else:
         console.print(matrix(outcomes))
         for outcome in outcomes:
@@ -80,7 +79,7 @@ def scenarios_cmd(
         machine = f"{os.cpu_count()} CPUs, {platform.system()} {platform.machine()}, Python {platform.python_version()}"
         doc.write_text(plan(chosen, outcomes, when=when, machine=machine), encoding="utf-8")
         console.print(f"wrote {doc}")
-    if not all(o.passed for o in outcomes):
+    if not all(o.passed or o.skipped for o in outcomes):
         raise typer.Exit(1)
 
 
@@ -122,6 +121,8 @@ def matrix(outcomes: list[Outcome]) -> Table:
 
 
 def _cell(o: Outcome) -> str:
+    if o.skipped:
+        return f"[yellow]skipped[/]: {_escape(o.skipped)}"
     verdict = "[green]pass[/]" if o.passed else "[red]FAIL[/]"
     invariants = "invariants hold" if not o.violations else f"[red]{len(o.violations)} broken[/]"
     recover = (

@@ -25,6 +25,7 @@ from stepdance.faults.invariants import Snapshot, Violation, check
 from stepdance.faults.poison import inject, poison_id
 from stepdance.faults.processes import Supervised
 from stepdance.faults.scenario import BUS, WORKLOAD, Expect, Fault, Scenario
+from stepdance.faults.servers import PrivateNats, ServerUnavailable
 from stepdance.faults.transport import MisbehavingTransport, Misbehaviour, Twice
 from stepdance.order import workload
 from stepdance.order.channels import DEFAULT_FILE, FileChannel
@@ -62,10 +63,11 @@ class Outcome:
     messages: int  # notifications that left the process
     recovered: list[str] = field(default_factory=list)  # what the scenario's recovery did
     injected: dict[str, int] = field(default_factory=dict)  # delivery faults, as they happened
+    skipped: str | None = None  # why the run could not be made here (a private server it needs)
 
     @property
     def passed(self) -> bool:
-        return not self.violations and not self.mismatches
+        return self.skipped is None and not self.violations and not self.mismatches
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -88,6 +90,7 @@ class Outcome:
             "messages": self.messages,
             "recovered": self.recovered,
             "injected": self.injected,
+            "skipped": self.skipped,
         }
 
 
@@ -95,7 +98,6 @@ async def run_scenario(
     scenario: Scenario, design: str, settings: Settings, *, progress: Progress | None = None
 ) -> Outcome:
     """Run ``scenario`` on ``design`` (see the module docstring); never raises for what the run found."""
-    expect = scenario.expectation(design)
     tag = uuid.uuid4().hex[:6]
     where = (settings.data_dir / "scenarios" / scenario.name / f"{design}-{tag}").resolve()
     local = replace(settings, data_dir=where, retry_scale=settings.retry_scale * scenario.retry_scale)
@@ -111,6 +113,34 @@ async def run_scenario(
         prefix=f"{scenario.name[:20]}-{tag}",
     )
     stock = workload.stock_for(batch)
+    restart = next(iter(scenario.of_kind("broker_restart")), None)
+    broker = PrivateNats(where / "nats") if restart is not None and design != "orchestrated" else None
+    if broker is not None:
+        try:
+            await asyncio.to_thread(broker.start)
+        except ServerUnavailable as error:
+            return _skipped(scenario, design, str(error))
+        local = replace(local, bus_url=f"{broker.url}?prefix=sd{tag}")
+    try:
+        return await _run(scenario, design, local, tag, batch, stock, kill, broker, restart, progress)
+    finally:
+        if broker is not None:
+            await asyncio.to_thread(broker.kill)
+
+
+async def _run(
+    scenario: Scenario,
+    design: str,
+    local: Settings,
+    tag: str,
+    batch: list[Order],
+    stock: dict[str, int],
+    kill: Fault | None,
+    broker: PrivateNats | None,
+    restart: Fault | None,
+    progress: Progress | None,
+) -> Outcome:
+    where, w, expect = local.data_dir, scenario.workload, scenario.expectation(design)
     faults = Faults(rules=scenario.rules, seed=w.seed, count_calls=True)
     channel = FileChannel(where / DEFAULT_FILE)  # where a worker or service process of the run writes too
     misbehaviour = _misbehaviour(scenario)
@@ -142,6 +172,11 @@ async def run_scenario(
         deadline = time.monotonic() + expect.seconds
         faults.arm()
         armed_at = time.time()
+        outage = (
+            asyncio.create_task(broker.outage(*restart.window))
+            if broker is not None and restart is not None and restart.window is not None
+            else None
+        )
         design_running = running.design
 
         async def stuck(order_ids: list[str]) -> Collection[str]:
@@ -159,6 +194,8 @@ async def run_scenario(
             stuck=stuck,
         )
         await injecting
+        if outage is not None:
+            await outage
         accepted = [o for o in batch if o.order_id in result.placed]
         await _settled(running.services, running.design, accepted, deadline)
         listed = await _listed(running.services, running.design, accepted)
@@ -172,6 +209,8 @@ async def run_scenario(
         found = await asyncio.to_thread(evidence.snapshot, running.services, accepted, stock, channel, listed)
         set_aside = await _set_aside(running.design, poison, deadline)
     kills = supervised.kills if supervised is not None else []
+    if broker is not None and broker.killed_at is not None:
+        kills = [broker.killed_at]  # recovery counts from the broker's crash
     violations = check(found)
     injected = {
         "duplicated messages": len(misbehaviour.duplicated) if misbehaviour else 0,
@@ -179,7 +218,8 @@ async def run_scenario(
         "calls made twice": sum(len(t.twice) for t in twice),
         "poison orders": len(poison),
         "poison set aside": len(set_aside),
-        "process kills": len(kills),
+        "process kills": len(supervised.kills) if supervised is not None else 0,
+        "broker restarts": 1 if outage is not None else 0,
     }
     problems = _mismatches(expect, batch, stock, result.completed, result.cancelled, listed)
     unhandled = [p for p in poison if p not in set_aside]
@@ -187,7 +227,7 @@ async def run_scenario(
         problems.append(f"poison not set aside (no dead letter, no failed execution): {', '.join(unhandled)}")
     if len(accepted) < len(batch):
         problems.append(f"{len(batch) - len(accepted)} orders never placed: the run timed out")
-    if kill is not None and not kills:
+    if kill is not None and supervised is not None and not supervised.kills:
         problems.append(f"the process was never killed: {kill.point} was not reached {kill.count} times")
     struck = {s.order_id for s in faults.strikes}
     return Outcome(
@@ -250,13 +290,33 @@ async def _supervised(
 
 
 def _after_kill(killed_at: float, found: Snapshot) -> float:
-    """Seconds from the kill until the last order placed before it was decided (what it had in hand)."""
-    decided = [
-        float(v["decidedAt"])
-        for v in found.view.values()
-        if v.get("decidedAt") is not None and float(v["placedAt"]) <= killed_at
-    ]
-    return max([killed_at, *decided]) - killed_at
+    """Seconds from the kill until the last order placed before it was settled (decided and told): what
+    the dead process or broker had in hand."""
+    settled = [killed_at]
+    for oid, view in found.view.items():
+        if float(view["placedAt"]) <= killed_at:
+            settled += [float(view.get("decidedAt") or 0.0), found.sent_at.get(oid, 0.0)]
+    return max(settled) - killed_at
+
+
+def _skipped(scenario: Scenario, design: str, why: str) -> Outcome:
+    return Outcome(
+        scenario=scenario.name,
+        design=design,
+        orders=0,
+        completed=0,
+        cancelled=0,
+        intervention={},
+        expected={},
+        violations=[],
+        mismatches=[],
+        seconds=0.0,
+        recover_seconds=None,
+        strikes=0,
+        retries=0,
+        messages=0,
+        skipped=why,
+    )
 
 
 def _misbehaviour(scenario: Scenario) -> Misbehaviour | None:

@@ -52,6 +52,7 @@ KINDS = (
     "out_of_order",
     "malformed",
     "process_kill",
+    "broker_restart",
 )
 BUS = "bus"
 KILL_POINTS = {"payment": "after_charge_before_ack", "inventory": "after_reserve_before_ack"}
@@ -102,8 +103,11 @@ class Fault:
     seconds: float = 0.0  # out_of_order: how long a message is held back
     count: int = 0  # malformed: how many poison orders; process_kill: at which hit of the point
     point: str = ""  # process_kill: the crash point
+    window: tuple[float, float] | None = None  # broker_restart: down from, back at (seconds after the start)
 
     def describe(self) -> str:
+        if self.kind == "broker_restart" and self.window is not None:
+            return f"the broker (a private NATS server) killed at {self.window[0]:g} s, back at {self.window[1]:g} s"
         if self.kind == "process_kill":
             return (
                 f"SIGKILL of the process running {self.target} at {self.point} (hit {self.count}), "
@@ -325,6 +329,16 @@ class _Reader:
             return self.delivery_fault(kind, items, value)
         if kind == "process_kill":
             return self.kill_fault(items, value)
+        if kind == "broker_restart":
+            for key, item in items.items():
+                if key not in ("kind", "when"):
+                    raise self.fail(
+                        item, f"a broker_restart fault takes when: {{window: [down, up]}}, not {key}"
+                    )
+            when = self.when(items.get("when"), value)
+            if set(when) != {"window"}:
+                raise self.fail(value, "a broker_restart fault needs when: {window: [down, up]} (seconds)")
+            return Fault(kind, value.line, target=BUS, window=when["window"])
         if "count" in items:
             raise self.fail(items["count"], f"a {kind} fault has no count (that is malformed)")
         when = self.when(items.get("when"), value)
