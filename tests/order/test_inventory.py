@@ -68,6 +68,28 @@ def test_nothing_to_release_without_a_reservation(inventory: Inventory) -> None:
     assert inventory.stock("sku-a") == 10
 
 
+def test_a_reservation_arriving_after_its_release_takes_nothing(inventory: Inventory) -> None:
+    """The saga gave up on a reservation still running (a timeout) and released first: the late
+    reservation must not hold stock for an order that is being cancelled."""
+    assert inventory.release(None, "o-late") is None
+    late = inventory.reserve(None, order("o-late", quantity=4))
+    assert (late["status"], late["quantity"]) == ("released", 0)
+    assert inventory.stock("sku-a") == 10
+    assert inventory.release(None, "o-late") is None
+
+
+def test_a_release_racing_its_reservation_leaves_the_stock_whole(inventory: Inventory) -> None:
+    def either(i: int) -> None:
+        if i % 2:
+            inventory.release(None, f"o-{i // 2}")
+        else:
+            inventory.reserve(None, order(f"o-{i // 2}", quantity=1))
+
+    on_threads(16, either)
+    assert inventory.stock("sku-a") == 10
+    assert all(r["status"] == "released" for r in inventory.reservations().values())
+
+
 def test_set_stock_replaces_the_levels_named(inventory: Inventory) -> None:
     inventory.set_stock({"sku-a": 3, "sku-c": 5})
     assert inventory.stock_levels() == {"sku-a": 3, "sku-b": 1, "sku-c": 5}

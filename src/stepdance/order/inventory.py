@@ -13,6 +13,9 @@ and looks at whether it changed a row. Two orders for the last unit: PostgreSQL 
 for the first's commit and then evaluates its condition again on the new value, SQLite runs one writer at a
 time, so one of them gets it and the other is out of stock; a ``CHECK (available >= 0)`` backs this up.
 
+A release that comes before the reservation (the saga gave up on a reservation still running) leaves a
+tombstone, a released row of no units: the late reservation then takes nothing and answers "released".
+
 An order that finds too little stock is recorded as rejected (with what was left) and OutOfStock raised; a
 repeated call raises it again rather than reserving units released since, so an order gets one answer. As
 with a decline, catch :class:`OutOfStock` inside a transaction of yours to keep that record.
@@ -104,6 +107,7 @@ _give_back = Statement(
         .values(available=_stock.available + bindparam("units"))
     )
 )
+_tombstone = insert_once(reservation_table, _held.order_id, skip=("available",))
 _reservation_of = Statement(lambda _: select(reservation_table).where(_held.order_id == bindparam("id")))
 
 
@@ -176,13 +180,22 @@ class Inventory:
         when the order holds nothing (never reserved, or rejected)."""
         self.faults.check("inventory", order_id, "release")
         with begun(self.engine, conn) as tx:
-            found = _release.first(tx, id=order_id, at=self.clock())
-            if found is not None:
-                _give_back.rows(tx, the_sku=found["sku"], units=found["quantity"])
-            else:  # released before, rejected, or never reserved
-                found = _reservation_of.first(tx, id=order_id)
-        if found is None or found["status"] != RELEASED:
-            return None
+            now = self.clock()
+            released = _release.first(tx, id=order_id, at=now)
+            if released is None and _reservation_of.first(tx, id=order_id) is None:
+                # Not reserved (yet): a tombstone, so that a reservation still on its way (a call that timed
+                # out for its caller but runs on) finds the order released and takes nothing. If such a
+                # reservation committed in the meantime, the tombstone loses and the reservation is released.
+                tomb = dict(
+                    order_id=order_id, sku="", quantity=0, status=RELEASED, reserved_at=now, released_at=now
+                )
+                if _tombstone.first(tx, **tomb) is None:
+                    released = _release.first(tx, id=order_id, at=now)
+            if released is not None:
+                _give_back.rows(tx, the_sku=released["sku"], units=released["quantity"])
+            found = released or _reservation_of.first(tx, id=order_id)
+        if found is None or found["status"] != RELEASED or not found["quantity"]:
+            return None  # nothing was held: never reserved, rejected, or the tombstone
         return _reservation_json(found)
 
     def get(self, order_id: str) -> dict[str, Any] | None:
