@@ -92,6 +92,39 @@ async def _executions(settings: Settings) -> AsyncIterator[Client]:
         store.close()
 
 
+async def _all_pages(
+    call: Callable[[str | None], Awaitable[dict[str, Any]]], key: str, token_key: str
+) -> list[dict[str, Any]]:
+    """Every item of a paginated listing (``call(next_token)``)."""
+    items: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:
+        page = await call(token)
+        items += page[key]
+        token = page.get(token_key)
+        if not token:
+            return items
+
+
+def _show(
+    items: list[dict[str, Any]],
+    key: str,
+    what: str,
+    as_json: bool,
+    columns: dict[str, Callable[[dict[str, Any]], str]],
+) -> None:
+    """``items`` as ``{key: items}`` JSON, or as a table of ``columns``."""
+    if as_json:
+        typer.echo(json.dumps({key: items}, default=str))
+        return
+    table = Table(title=f"{len(items)} {what}")
+    for column in columns:
+        table.add_column(column)
+    for item in items:
+        table.add_row(*(cell(item) for cell in columns.values()))
+    Console().print(table)
+
+
 # ---------------------------------------------------------------------------------------------- dlq
 
 
@@ -109,31 +142,25 @@ def dlq_list(
 
     async def work() -> list[dict[str, Any]]:
         async with _events(settings) as events:
-            letters: list[dict[str, Any]] = []
-            token: str | None = None
-            while True:
-                page = await events.list_dead_letters(EventBusName=event_bus, Rule=rule, NextToken=token)
-                letters += page["DeadLetters"]
-                token = page.get("NextToken")
-                if not token:
-                    return letters
+            return await _all_pages(
+                lambda token: events.list_dead_letters(EventBusName=event_bus, Rule=rule, NextToken=token),
+                "DeadLetters",
+                "NextToken",
+            )
 
-    letters = _run(work)
-    if as_json:
-        typer.echo(json.dumps({"DeadLetters": letters}, default=str))
-        return
-    table = Table(title=f"{len(letters)} dead letters")
-    for column in ("id", "rule / target", "error", "attempts", "time"):
-        table.add_column(column)
-    for x in letters:
-        table.add_row(
-            x["Id"],
-            f"{x['Rule']} / {x['TargetId']}",
-            f"{x['ErrorCode']}: {x['ErrorMessage']}",
-            str(x["Attempts"]),
-            str(x["Time"]),
-        )
-    Console().print(table)
+    _show(
+        _run(work),
+        "DeadLetters",
+        "dead letters",
+        as_json,
+        {
+            "id": lambda x: x["Id"],
+            "rule / target": lambda x: f"{x['Rule']} / {x['TargetId']}",
+            "error": lambda x: f"{x['ErrorCode']}: {x['ErrorMessage']}",
+            "attempts": lambda x: str(x["Attempts"]),
+            "time": lambda x: str(x["Time"]),
+        },
+    )
 
 
 @dlq_app.command("show")
@@ -209,33 +236,28 @@ def executions_list(
                     raise typer.Exit(1)
             found: list[dict[str, Any]] = []
             for arn in machines:
-                token: str | None = None
-                while True:
-                    page = await client.list_executions(
-                        stateMachineArn=arn, statusFilter=status, nextToken=token
-                    )
-                    found += page["executions"]
-                    token = page.get("nextToken")
-                    if not token:
-                        break
+                found += await _all_pages(_executions_of(client, arn, status), "executions", "nextToken")
             return found
 
-    found = _run(work)
-    if as_json:
-        typer.echo(json.dumps({"executions": found}, default=str))
-        return
-    table = Table(title=f"{len(found)} executions")
-    for column in ("name", "state machine", "status", "started", "redrives"):
-        table.add_column(column)
-    for e in found:
-        table.add_row(
-            e["name"],
-            e["stateMachineArn"].rsplit(":", 1)[-1],
-            e["status"],
-            str(e["startDate"]),
-            str(e["redriveCount"]),
-        )
-    Console().print(table)
+    _show(
+        _run(work),
+        "executions",
+        "executions",
+        as_json,
+        {
+            "name": lambda e: e["name"],
+            "state machine": lambda e: e["stateMachineArn"].rsplit(":", 1)[-1],
+            "status": lambda e: e["status"],
+            "started": lambda e: str(e["startDate"]),
+            "redrives": lambda e: str(e["redriveCount"]),
+        },
+    )
+
+
+def _executions_of(
+    client: Client, arn: str, status: str | None
+) -> Callable[[str | None], Awaitable[dict[str, Any]]]:
+    return lambda token: client.list_executions(stateMachineArn=arn, statusFilter=status, nextToken=token)
 
 
 @executions_app.command("describe")

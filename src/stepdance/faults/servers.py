@@ -22,13 +22,24 @@ class ServerUnavailable(RuntimeError):
     """The private server cannot run here (its program is not installed, or it did not start)."""
 
 
-def _free_port() -> int:
+def stop_group(process: subprocess.Popen[bytes] | None, how: signal.Signals, port: int) -> None:
+    """Send ``how`` to the server's process group (it was started in a session of its own, so its helpers
+    go too), wait for it, then for its port to close: a helper on its way out may still hold it."""
+    if process is not None and process.poll() is None:
+        os.killpg(process.pid, how)
+        process.wait(30)
+    deadline = time.monotonic() + 10
+    while port and accepts(port) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def _accepts(port: int) -> bool:
+def accepts(port: int) -> bool:
     try:
         socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
     except OSError:
@@ -56,7 +67,7 @@ class PrivateNats:
             raise ServerUnavailable(
                 "nats-server is not installed: a broker restart needs a private NATS server"
             )
-        self.port = self.port or _free_port()
+        self.port = self.port or free_port()
         self.directory.mkdir(parents=True, exist_ok=True)
         command = [program, "-js", "-sd", str(self.directory / "js"), "-a", "127.0.0.1", "-p", str(self.port)]
         with (self.directory / "server.log").open("ab") as log:
@@ -64,7 +75,7 @@ class PrivateNats:
                 command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
         deadline = time.monotonic() + START_SECONDS
-        while not _accepts(self.port):
+        while not accepts(self.port):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.kill()
                 raise ServerUnavailable(
@@ -74,13 +85,8 @@ class PrivateNats:
 
     def kill(self) -> None:
         """SIGKILL, as a crash: what it confirmed is on disk, the rest is gone."""
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(30)
+        stop_group(self.process, signal.SIGKILL, self.port)
         self.process = None
-        deadline = time.monotonic() + 10
-        while self.port and _accepts(self.port) and time.monotonic() < deadline:
-            time.sleep(0.05)
 
     async def outage(self, start: float, end: float) -> None:
         """Down from ``start`` to ``end`` seconds from now."""

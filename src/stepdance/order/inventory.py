@@ -182,14 +182,23 @@ class Inventory:
         with begun(self.engine, conn) as tx:
             now = self.clock()
             released = _release.first(tx, id=order_id, at=now)
-            if released is None and _reservation_of.first(tx, id=order_id) is None:
-                # Not reserved (yet): a tombstone, so that a reservation still on its way (a call that timed
-                # out for its caller but runs on) finds the order released and takes nothing. If such a
-                # reservation committed in the meantime, the tombstone loses and the reservation is released.
-                tomb = dict(
-                    order_id=order_id, sku="", quantity=0, status=RELEASED, reserved_at=now, released_at=now
-                )
-                if _tombstone.first(tx, **tomb) is None:
+            if released is None:
+                existing = _reservation_of.first(tx, id=order_id)
+                if existing is None:
+                    # Not reserved (yet): a tombstone, so that a reservation still on its way (a call that
+                    # timed out for its caller but runs on) finds the order released and takes nothing. If
+                    # such a reservation commits first, the tombstone loses and the reservation is released.
+                    tomb = dict(
+                        order_id=order_id,
+                        sku="",
+                        quantity=0,
+                        status=RELEASED,
+                        reserved_at=now,
+                        released_at=now,
+                    )
+                    if _tombstone.first(tx, **tomb) is None:
+                        released = _release.first(tx, id=order_id, at=now)
+                elif existing["status"] == RESERVED:  # a reservation committed between the two statements
                     released = _release.first(tx, id=order_id, at=now)
             if released is not None:
                 _give_back.rows(tx, the_sku=released["sku"], units=released["quantity"])

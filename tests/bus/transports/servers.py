@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from stepdance.faults.servers import accepts, stop_group
 from tests.bus.transports.backends import free_port
 
 RABBITMQ_SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")  # the script itself, not Debian's su wrapper
@@ -51,32 +51,19 @@ class PrivateServer:
                 start_new_session=True,  # its own process group, so a kill takes its helpers too
             )
         deadline = time.monotonic() + self.start_seconds
-        while not _accepts(self.port):
+        while not accepts(self.port):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.kill()
                 pytest.fail(f"private {self.name} did not start; see {self.directory / 'server.log'}")
             time.sleep(0.05)
 
     def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, self.stop_signal)
-            self.process.wait(30)
+        stop_group(self.process, self.stop_signal, self.port)
         self.process = None
-        deadline = time.monotonic() + 10
-        while _accepts(self.port) and time.monotonic() < deadline:
-            time.sleep(0.05)  # a helper of the killed group may still be on its way out, holding the port
 
     def restart(self) -> None:
         self.kill()
         self.start()
-
-
-def _accepts(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-    except OSError:
-        return False
-    return True
 
 
 def _need(program: str) -> str:
