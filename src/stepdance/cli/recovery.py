@@ -92,6 +92,30 @@ async def _executions(settings: Settings) -> AsyncIterator[Client]:
         store.close()
 
 
+def _on_engine(data_dir: Path | None, store: str | None, call: Callable[[Client], Awaitable[T]]) -> T:
+    """``call`` with a client of the engine store the settings name, run; errors as :func:`_run` says."""
+    settings = _settings(data_dir, store=store)
+
+    async def work() -> T:
+        async with _executions(settings) as client:
+            return await call(client)
+
+    return _run(work)
+
+
+def _on_bus(
+    data_dir: Path | None, bus: str | None, catalog: str | None, call: Callable[[EventsClient], Awaitable[T]]
+) -> T:
+    """``call`` with an events client of the bus the settings name, run; errors as :func:`_run` says."""
+    settings = _settings(data_dir, bus=bus, catalog=catalog)
+
+    async def work() -> T:
+        async with _events(settings) as events:
+            return await call(events)
+
+    return _run(work)
+
+
 async def _all_pages(
     call: Callable[[str | None], Awaitable[dict[str, Any]]], key: str, token_key: str
 ) -> list[dict[str, Any]]:
@@ -138,18 +162,16 @@ def dlq_list(
     as_json: AsJson = False,
 ) -> None:
     """The dead letters: which event, which target, why, after how many attempts."""
-    settings = _settings(data_dir, bus=bus, catalog=catalog)
 
-    async def work() -> list[dict[str, Any]]:
-        async with _events(settings) as events:
-            return await _all_pages(
-                lambda token: events.list_dead_letters(EventBusName=event_bus, Rule=rule, NextToken=token),
-                "DeadLetters",
-                "NextToken",
-            )
+    def every(events: EventsClient) -> Awaitable[list[dict[str, Any]]]:
+        return _all_pages(
+            lambda token: events.list_dead_letters(EventBusName=event_bus, Rule=rule, NextToken=token),
+            "DeadLetters",
+            "NextToken",
+        )
 
     _show(
-        _run(work),
+        _on_bus(data_dir, bus, catalog, every),
         "DeadLetters",
         "dead letters",
         as_json,
@@ -171,13 +193,8 @@ def dlq_show(
     catalog: CatalogUrl = None,
 ) -> None:
     """One dead letter, with its whole event and headers, as JSON."""
-    settings = _settings(data_dir, bus=bus, catalog=catalog)
-
-    async def work() -> dict[str, Any]:
-        async with _events(settings) as events:
-            return await events.describe_dead_letter(Id=letter_id)
-
-    typer.echo(json.dumps(_run(work), indent=2, default=str))
+    letter = _on_bus(data_dir, bus, catalog, lambda events: events.describe_dead_letter(Id=letter_id))
+    typer.echo(json.dumps(letter, indent=2, default=str))
 
 
 @dlq_app.command("redrive")
@@ -190,15 +207,12 @@ def dlq_redrive(
     catalog: CatalogUrl = None,
 ) -> None:
     """Send dead letters back to their targets (a running subscriber then handles them)."""
-    settings = _settings(data_dir, bus=bus, catalog=catalog)
-
-    async def work() -> dict[str, Any]:
-        async with _events(settings) as events:
-            return await events.redrive_dead_letters(
-                Ids=letter_ids or None, EventBusName=event_bus, Rule=rule
-            )
-
-    answer = _run(work)
+    answer = _on_bus(
+        data_dir,
+        bus,
+        catalog,
+        lambda events: events.redrive_dead_letters(Ids=letter_ids or None, EventBusName=event_bus, Rule=rule),
+    )
     typer.echo(f"redriven: {answer['RedrivenCount']}")
     for failed in answer["FailedEntries"]:
         typer.echo(f"not redriven: {failed['Id']}: {failed['ErrorMessage']}", err=True)
@@ -267,13 +281,8 @@ def executions_describe(
     store: StoreUrl = None,
 ) -> None:
     """One execution (status, input, output, error, redrive status) as JSON."""
-    settings = _settings(data_dir, store=store)
-
-    async def work() -> dict[str, Any]:
-        async with _executions(settings) as client:
-            return await client.describe_execution(executionArn=arn)
-
-    typer.echo(json.dumps(_run(work), indent=2, default=str))
+    described = _on_engine(data_dir, store, lambda client: client.describe_execution(executionArn=arn))
+    typer.echo(json.dumps(described, indent=2, default=str))
 
 
 @executions_app.command("redrive")
@@ -283,13 +292,8 @@ def executions_redrive(
     store: StoreUrl = None,
 ) -> None:
     """Restart an execution from the state where it stopped; a worker on the store carries it on."""
-    settings = _settings(data_dir, store=store)
-
-    async def work() -> dict[str, Any]:
-        async with _executions(settings) as client:
-            return await client.redrive_execution(executionArn=arn)
-
-    typer.echo(f"redriven at {_run(work)['redriveDate']}")
+    redriven = _on_engine(data_dir, store, lambda client: client.redrive_execution(executionArn=arn))
+    typer.echo(f"redriven at {redriven['redriveDate']}")
 
 
 @executions_app.command("stop")
@@ -300,17 +304,15 @@ def executions_stop(
     store: StoreUrl = None,
 ) -> None:
     """Stop a running execution (it can be redriven later)."""
-    settings = _settings(data_dir, store=store)
 
-    async def work() -> str:
-        async with _executions(settings) as client:
-            stopped = await client.stop_execution(executionArn=arn, cause=cause)
-            status = (await client.describe_execution(executionArn=arn))["status"]
+    async def stop(client: Client) -> str:
+        stopped = await client.stop_execution(executionArn=arn, cause=cause)
+        status = (await client.describe_execution(executionArn=arn))["status"]
         if status == "RUNNING":  # the stop is durable; the owner applies it
             return "stop queued: the worker that owns the execution applies it"
         return f"{status.lower()} at {stopped['stopDate']}"
 
-    typer.echo(_run(work))
+    typer.echo(_on_engine(data_dir, store, stop))
 
 
 # -------------------------------------------------------------------------------------------- orders
