@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
 import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
 
 from _common import POSTGRES, console, figures_table, finish, progress
+from stepdance.faults.servers import accepts
 from stepdance.order import workload
 from stepdance.order.deployment import DESIGN_NAMES, open_design
 from stepdance.order.run import RunResult, run_orders
@@ -43,7 +43,7 @@ def main() -> None:
     figures: dict[str, Any] = {}
     results: list[tuple[str, RunResult]] = []
     for deployment in args.deployments.split(","):
-        if deployment == "servers" and not (_reachable(5432) and _reachable(4222)):
+        if deployment == "servers" and not (accepts(5432) and accepts(4222)):
             console.print(
                 "[yellow]servers: PostgreSQL 127.0.0.1:5432 or NATS 127.0.0.1:4222 not reachable; skipped[/]"
             )
@@ -136,14 +136,6 @@ async def _delete_streams(prefix: str) -> None:
         if stream.config.name and stream.config.name.startswith(prefix):
             await js.delete_stream(stream.config.name)
     await client.close()
-
-
-def _reachable(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-    except OSError:
-        return False
-    return True
 
 
 if __name__ == "__main__":

@@ -107,6 +107,30 @@ class Settings:
             ack_wait_seconds=float(get("ACK_WAIT_SECONDS") or defaults.ack_wait_seconds),
         )
 
+    def to_env(self) -> dict[str, str]:
+        """The ``STEPDANCE_*`` variables that give these settings to another process (``from_env``'s
+        inverse; URLs left to their defaults stay unset)."""
+        env = {
+            "STEPDANCE_DATA_DIR": str(self.data_dir),
+            "STEPDANCE_LEASE_SECONDS": str(self.lease_seconds),
+            "STEPDANCE_POLL_SECONDS": str(self.poll_seconds),
+            "STEPDANCE_REGION": self.region,
+            "STEPDANCE_ACCOUNT": self.account,
+            "STEPDANCE_HANDLER_THREADS": str(self.handler_threads),
+            "STEPDANCE_CLAIM_BATCH": str(self.claim_batch),
+            "STEPDANCE_RETRY_SCALE": str(self.retry_scale),
+            "STEPDANCE_ACK_WAIT_SECONDS": str(self.ack_wait_seconds),
+        }
+        for name, url in (
+            ("STORE", self.store_url),
+            ("BUS", self.bus_url),
+            ("CATALOG", self.catalog_url),
+            ("SERVICES", self.services_url),
+        ):
+            if url:
+                env[f"STEPDANCE_{name}"] = url
+        return env
+
     def with_store(self, url: str | None) -> Settings:
         """These settings with ``url`` as the store (a CLI flag beats the environment)."""
         return replace(self, store_url=url) if url else self

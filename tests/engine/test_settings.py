@@ -28,3 +28,9 @@ def test_environment_variables_override_the_defaults(tmp_path: Path) -> None:
         Settings.from_env({"STEPDANCE_STORE": "memory://"}).with_store("postgresql://db/x").store
         == "postgresql://db/x"
     )
+
+
+def test_to_env_gives_another_process_the_same_settings(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, lease_seconds=2.0, retry_scale=0.05).with_urls(bus="nats://h:4222")
+    assert Settings.from_env(settings.to_env()) == settings
+    assert "STEPDANCE_STORE" not in settings.to_env()  # the default, from the data directory

@@ -17,6 +17,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -54,7 +55,7 @@ def scenarios_cmd(
     try:
         chosen = [load_scenario(path) for path in (files or catalog_files())]
     except ScenarioError as error:
-        console.print(f"[red]error:[/] {_escape(str(error))}", soft_wrap=True)
+        console.print(f"[red]error:[/] {escape(str(error))}", soft_wrap=True)
         raise typer.Exit(2) from None
     runs = [(s, d) for s in chosen for d in s.designs if design is None or d == design.value]
     if not runs:
@@ -64,7 +65,7 @@ def scenarios_cmd(
     try:
         outcomes = asyncio.run(_run_all(runs, settings, console))
     except DeploymentError as error:
-        console.print(f"[red]error:[/] {_escape(str(error))}", soft_wrap=True)
+        console.print(f"[red]error:[/] {escape(str(error))}", soft_wrap=True)
         raise typer.Exit(2) from None
     if as_json:
         passed = all(o.passed or o.skipped for o in outcomes)
@@ -73,7 +74,7 @@ def scenarios_cmd(
         console.print(matrix(outcomes))
         for outcome in outcomes:
             for problem in [*map(str, outcome.violations), *outcome.mismatches][:5]:
-                console.print(f"[red]{outcome.scenario} / {outcome.design}:[/] {_escape(problem)}")
+                console.print(f"[red]{outcome.scenario} / {outcome.design}:[/] {escape(problem)}")
     if doc is not None:
         when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
         machine = f"{os.cpu_count()} CPUs, {platform.system()} {platform.machine()}, Python {platform.python_version()}"
@@ -122,7 +123,7 @@ def matrix(outcomes: list[Outcome]) -> Table:
 
 def _cell(o: Outcome) -> str:
     if o.skipped:
-        return f"[yellow]skipped[/]: {_escape(o.skipped)}"
+        return f"[yellow]skipped[/]: {escape(o.skipped)}"
     verdict = "[green]pass[/]" if o.passed else "[red]FAIL[/]"
     invariants = "invariants hold" if not o.violations else f"[red]{len(o.violations)} broken[/]"
     recover = (
@@ -136,7 +137,3 @@ def _cell(o: Outcome) -> str:
         f"{verdict} {o.completed}/{o.cancelled}/{len(o.intervention)}\n{invariants}\n"
         f"recover {recover}\n{o.retries} retries\n{o.messages} messages"
     )
-
-
-def _escape(text: str) -> str:
-    return text.replace("[", "\\[")

@@ -37,3 +37,8 @@ def state_machine_of(execution_arn: str) -> str:
     prefix, _, rest = execution_arn.partition(":execution:")
     machine = rest.rsplit(":", 1)[0]
     return f"{prefix}:stateMachine:{machine}"
+
+
+def execution_of(state_machine_arn: str, name: str) -> str:
+    """The ARN of ``state_machine_arn``'s execution named ``name``."""
+    return state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"

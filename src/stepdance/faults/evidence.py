@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from stepdance.engine.arns import execution_of
 from stepdance.faults.invariants import Snapshot
 from stepdance.order.channels import FileChannel
 from stepdance.order.designs.base import Design, Services
@@ -53,41 +54,56 @@ def snapshot(
     )
 
 
-async def interventions(
-    design: Design, order_ids: Iterable[str], *, decided: bool = False, executions: bool = True
-) -> dict[str, str]:
-    """Of ``order_ids``, those a person must act on, with why. Undecided orders (``decided`` false): an
-    event about the order in a dead-letter queue, or an execution that stopped short of its end (the
-    caller reads the view again afterwards: an execution that ended by cancelling, as the hybrid's does,
-    decided its order first). Decided orders not told their outcome: an event about the order in a
-    dead-letter queue, or an execution that completed with its notification given up. ``executions``
-    false: the dead letters only (any order with one is a person's business, whatever its status: a refund
-    dead-lettered after the customer was told "cancelled" still keeps money)."""
+async def interventions(design: Design, order_ids: Iterable[str], *, decided: bool = False) -> dict[str, str]:
+    """Of ``order_ids``, those a person must act on, with why: :func:`dead_lettered`, then
+    :func:`stuck_executions` for the rest."""
     wanted = set(order_ids)
-    found: dict[str, str] = {}
-    if not wanted:
-        return found
-    bus = getattr(design, "bus", None)
-    if bus is not None:
-        for letter in await asyncio.to_thread(_dead_letters, bus.catalog):
-            oid = _order_of(letter.body)
-            if oid in wanted and oid not in found:
-                found[oid] = (
-                    f"dead-lettered at {letter.rule}/{letter.target_id} after {letter.attempts} attempt(s): "
-                    f"{letter.error_code}: {letter.error_message}"
-                )
-    client, arn = getattr(design, "client", None), getattr(design, "machine_arn", "")
-    # a decided order's notification runs on the bus when the design has one (the hybrid's does): then its
-    # execution's end says nothing about it (the hybrid's ends failed for every cancelled order)
-    if executions and client is not None and arn and not (decided and bus is not None):
-        for oid in sorted(wanted - found.keys()):
-            reason = await _execution_problem(client, arn, oid, decided)
-            if reason is not None:
-                found[oid] = reason
+    found = await dead_lettered(design, wanted)
+    found.update(await stuck_executions(design, wanted - found.keys(), decided=decided))
     return found
 
 
-def _dead_letters(catalog: Any) -> list[Any]:
+async def dead_lettered(design: Design, order_ids: Iterable[str]) -> dict[str, str]:
+    """Of ``order_ids``, those with an event in the design's dead-letter queue, and where and why. Any
+    order with one is a person's business, whatever its status: a refund dead-lettered after the customer
+    was told "cancelled" still keeps money."""
+    wanted = set(order_ids)
+    bus = getattr(design, "bus", None)
+    found: dict[str, str] = {}
+    if bus is None or not wanted:
+        return found
+    for letter in await asyncio.to_thread(dead_letters, bus.catalog):
+        oid = order_of(letter.body)
+        if oid in wanted and oid not in found:
+            found[oid] = (
+                f"dead-lettered at {letter.rule}/{letter.target_id} after {letter.attempts} attempt(s): "
+                f"{letter.error_code}: {letter.error_message}"
+            )
+    return found
+
+
+async def stuck_executions(
+    design: Design, order_ids: Iterable[str], *, decided: bool = False
+) -> dict[str, str]:
+    """Of ``order_ids``, those whose execution needs a person, and why. Undecided orders (``decided``
+    false): an execution that stopped short of its end (the caller reads the view again afterwards: an
+    execution that ended by cancelling, as the hybrid's does, decided its order first). Decided orders not
+    told their outcome: an execution that failed at the notification or gave it up."""
+    client, arn = getattr(design, "client", None), getattr(design, "machine_arn", "")
+    # a decided order's notification runs on the bus when the design has one (the hybrid's does): then its
+    # execution's end says nothing about it (the hybrid's ends failed for every cancelled order)
+    if client is None or not arn or (decided and getattr(design, "bus", None) is not None):
+        return {}
+    found: dict[str, str] = {}
+    for oid in sorted(set(order_ids)):
+        reason = await _execution_problem(client, arn, oid, decided)
+        if reason is not None:
+            found[oid] = reason
+    return found
+
+
+def dead_letters(catalog: Any) -> list[Any]:
+    """Every dead letter of ``catalog``, page by page."""
     letters: list[Any] = []
     after: str | None = None
     while True:
@@ -98,7 +114,7 @@ def _dead_letters(catalog: Any) -> list[Any]:
         after = page[-1].id
 
 
-def _order_of(body: str) -> str | None:
+def order_of(body: str) -> str | None:
     """The order an event is about: ``detail.order.orderId`` or ``detail.orderId``."""
     try:
         detail = json.loads(body).get("detail") or {}
@@ -113,9 +129,8 @@ async def _execution_problem(client: Any, machine_arn: str, order_id: str, decid
     """Why the order's execution needs a person, or None: it failed, timed out or was stopped (for a
     decided order: at its notification), or it completed having given its notification up (a definition
     that catches the notification's failure into ``notificationError``)."""
-    arn = machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{order_id}"
     try:
-        described = await client.describe_execution(executionArn=arn)
+        described = await client.describe_execution(executionArn=execution_of(machine_arn, order_id))
     except Exception:  # no execution for the order: nothing to say here; the invariants will
         return None
     status = described.get("status")

@@ -58,20 +58,8 @@ class Supervised:
         await asyncio.gather(*self._readers, return_exceptions=True)
 
     def _env(self, armed: bool) -> dict[str, str]:
-        s = self.settings
         env = {k: v for k, v in os.environ.items() if not k.startswith("STEPDANCE_")}
-        env.update(
-            STEPDANCE_DATA_DIR=str(s.data_dir),
-            STEPDANCE_STORE=s.store,
-            STEPDANCE_BUS=s.bus,
-            STEPDANCE_CATALOG=s.catalog,
-            STEPDANCE_LEASE_SECONDS=str(s.lease_seconds),
-            STEPDANCE_POLL_SECONDS=str(s.poll_seconds),
-            STEPDANCE_RETRY_SCALE=str(s.retry_scale),
-            STEPDANCE_ACK_WAIT_SECONDS=str(s.ack_wait_seconds),
-        )
-        if s.services:
-            env["STEPDANCE_SERVICES"] = s.services
+        env.update(self.settings.to_env())
         if armed:
             env[VARIABLE] = self.crash_at
         return env

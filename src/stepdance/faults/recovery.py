@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from stepdance.bus import Client as EventsClient
+from stepdance.engine.arns import execution_of
 from stepdance.engine.errors import StepFunctionsError
 
 
@@ -24,13 +25,12 @@ async def perform(action: str, design: Any, listed: Mapping[str, str]) -> str:
         done.append(f"{answer['RedrivenCount']} dead letters redriven")
     client, machine_arn = getattr(design, "client", None), getattr(design, "machine_arn", "")
     if client is not None and machine_arn:
-        prefix = machine_arn.replace(":stateMachine:", ":execution:", 1)
         redriven = 0
         for order_id, why in sorted(listed.items()):
             if not why.startswith("execution "):
                 continue
             try:
-                await client.redrive_execution(executionArn=f"{prefix}:{order_id}")
+                await client.redrive_execution(executionArn=execution_of(machine_arn, order_id))
             except StepFunctionsError:  # not redrivable (already running again, say): the final check says
                 continue
             redriven += 1

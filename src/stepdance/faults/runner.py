@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -264,10 +264,10 @@ async def _settled(
         undecided, silent = await asyncio.to_thread(_unsettled, services, batch)
         if not undecided and not silent:
             return
-        if not waiting_for_all and len(await _listed(services, design, batch)) == len(undecided) + len(
-            silent
-        ):
-            return
+        if not waiting_for_all:
+            listed = await _listed(services, design, batch, (undecided, silent))
+            if len(listed.keys() & {*undecided, *silent}) == len(undecided) + len(silent):
+                return
         await asyncio.sleep(NOTIFY_POLL)
 
 
@@ -290,13 +290,19 @@ async def _supervised(
 
 
 def _after_kill(killed_at: float, found: Snapshot) -> float:
-    """Seconds from the kill until the last order placed before it was settled (decided and told): what
-    the dead process or broker had in hand."""
-    settled = [killed_at]
-    for oid, view in found.view.items():
-        if float(view["placedAt"]) <= killed_at:
-            settled += [float(view.get("decidedAt") or 0.0), found.sent_at.get(oid, 0.0)]
-    return max(settled) - killed_at
+    """Seconds from the kill until the last order placed before it was settled: what the dead process or
+    broker had in hand."""
+    held = [oid for oid, view in found.view.items() if float(view["placedAt"]) <= killed_at]
+    return _settled_after(killed_at, held, found)
+
+
+def _settled_after(start: float, order_ids: Iterable[str], found: Snapshot) -> float:
+    """Seconds from ``start`` until the last of ``order_ids`` was settled (decided and told), by the times
+    the services recorded."""
+    settled = [start]
+    for oid in order_ids:
+        settled += [float((found.view.get(oid) or {}).get("decidedAt") or 0.0), found.sent_at.get(oid, 0.0)]
+    return max(settled) - start
 
 
 def _skipped(scenario: Scenario, design: str, why: str) -> Outcome:
@@ -360,13 +366,20 @@ async def _faults_over(faults: Faults, scenario: Scenario) -> None:
         await asyncio.sleep(max(0.0, max(ends) - (faults.clock() - faults.armed)))
 
 
-async def _listed(services: Any, design: Any, batch: Sequence[Order]) -> dict[str, str]:
-    """The orders of ``batch`` a person must act on: undecided and stuck, or decided and never to be told."""
-    undecided, silent = await asyncio.to_thread(_unsettled, services, batch)
-    stuck = await evidence.interventions(design, undecided)
+async def _listed(
+    services: Any, design: Any, batch: Sequence[Order], unsettled: tuple[list[str], list[str]] | None = None
+) -> dict[str, str]:
+    """The orders of ``batch`` a person must act on: any with a dead letter, undecided ones whose execution
+    stopped, decided ones whose execution will never tell them. ``unsettled``: :func:`_unsettled`'s
+    answer, when the caller has it."""
+    if unsettled is None:
+        unsettled = await asyncio.to_thread(_unsettled, services, batch)
+    undecided, silent = unsettled
+    letters = await evidence.dead_lettered(design, [o.order_id for o in batch])
+    stuck = await evidence.stuck_executions(design, [o for o in undecided if o not in letters])
     stuck = {oid: stuck[oid] for oid in await asyncio.to_thread(_still_pending, services, stuck)}
-    letters = await evidence.interventions(design, [o.order_id for o in batch], executions=False)
-    return {**letters, **stuck, **await evidence.interventions(design, silent, decided=True)}
+    untold = await evidence.stuck_executions(design, [o for o in silent if o not in letters], decided=True)
+    return {**letters, **stuck, **untold}
 
 
 def _still_pending(services: Any, found: dict[str, str]) -> list[str]:
@@ -410,13 +423,7 @@ def _mismatches(
 
 
 def _recovery(faults: Faults, armed_at: float, struck: set[str], found: Snapshot) -> float | None:
-    """Seconds from the first strike until the last struck order was settled (decided and told), by the
-    times the services recorded; None when nothing struck."""
+    """Seconds from the first strike until the last struck order was settled; None when nothing struck."""
     if not faults.strikes:
         return None
-    first = armed_at + min(s.at for s in faults.strikes)
-    settled = [first]
-    for oid in struck:
-        settled.append(float((found.view.get(oid) or {}).get("decidedAt") or 0.0))
-        settled.append(found.sent_at.get(oid, 0.0))
-    return max(settled) - first
+    return _settled_after(armed_at + min(s.at for s in faults.strikes), struck, found)

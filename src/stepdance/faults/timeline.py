@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Any
 
 from stepdance.bus import open_catalog
 from stepdance.engine import Client, Engine
+from stepdance.engine.arns import execution_of
+from stepdance.faults.evidence import dead_letters, order_of
 from stepdance.order.designs.base import Services
 from stepdance.settings import Settings
 from stepdance.store import open_store
@@ -89,7 +90,7 @@ async def _from_engine(order_id: str, settings: Settings) -> list[dict[str, Any]
         client = Client(Engine(store, settings, worker=False))
         steps: list[dict[str, Any]] = []
         for machine in (await client.list_state_machines())["stateMachines"]:
-            arn = machine["stateMachineArn"].replace(":stateMachine:", ":execution:", 1) + f":{order_id}"
+            arn = execution_of(machine["stateMachineArn"], order_id)
             try:
                 described = await client.describe_execution(executionArn=arn)
             except Exception:  # no execution of this machine for the order
@@ -133,27 +134,15 @@ def _from_bus(order_id: str, settings: Settings) -> list[dict[str, Any]]:
         return []
     catalog = open_catalog(settings.catalog)
     try:
-        steps = []
-        after: str | None = None
-        while True:
-            page = catalog.dead_letters(after=after, limit=500)
-            for letter in page:
-                try:
-                    detail = json.loads(letter.body).get("detail") or {}
-                except ValueError:
-                    continue
-                order = detail.get("order") if isinstance(detail.get("order"), dict) else detail
-                if isinstance(order, dict) and order.get("orderId") == order_id:
-                    steps.append(
-                        _step(
-                            letter.created,
-                            f"bus {letter.rule}",
-                            f"dead letter {letter.id} at {letter.target_id} after {letter.attempts} attempt(s): "
-                            f"{letter.error_code}: {letter.error_message}",
-                        )
-                    )
-            if len(page) < 500:
-                return steps
-            after = page[-1].id
+        return [
+            _step(
+                letter.created,
+                f"bus {letter.rule}",
+                f"dead letter {letter.id} at {letter.target_id} after {letter.attempts} attempt(s): "
+                f"{letter.error_code}: {letter.error_message}",
+            )
+            for letter in dead_letters(catalog)
+            if order_of(letter.body) == order_id
+        ]
     finally:
         catalog.close()

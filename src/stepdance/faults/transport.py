@@ -8,11 +8,11 @@ message id, so a run is reproducible.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from stepdance.bus.transports.base import Message, Subscription, Transport
+from stepdance.order.faults import fraction
 
 
 @dataclass
@@ -25,10 +25,7 @@ class Misbehaviour:
     held: list[str] = field(default_factory=list)
 
     def picks(self, what: str, message_id: str, rate: float) -> bool:
-        if rate <= 0.0:
-            return False
-        digest = hashlib.blake2b(f"{self.seed}:{what}:{message_id}".encode(), digest_size=8).digest()
-        return int.from_bytes(digest, "big") / 2**64 < rate
+        return rate > 0.0 and fraction(f"{self.seed}:{what}:{message_id}") < rate
 
 
 class MisbehavingTransport(Transport):
@@ -79,7 +76,7 @@ class Twice:
     def __init__(self, inner: object, operation: str, rate: float, seed: int) -> None:
         self.inner = inner
         self.operation = operation
-        self.picks = Misbehaviour(seed=seed)
+        self.seed = seed
         self.rate = rate
         self.twice: list[str] = []  # order ids, as it happened
 
@@ -91,7 +88,7 @@ class Twice:
         def twice(*args: object, **kwargs: object) -> object:
             first = found(*args, **kwargs)
             order_id = _order_id(args)
-            if order_id is None or not self.picks.picks("twice", order_id, self.rate):
+            if order_id is None or fraction(f"{self.seed}:twice:{order_id}") >= self.rate:
                 return first
             self.twice.append(order_id)
             return found(*args, **kwargs)

@@ -192,7 +192,7 @@ class Faults:
             if index < self._plain
             else f"{self.seed}:{index}:{rule.service}.{rule.operation}:{order_id}"
         )
-        return rule.rate >= 1.0 or _fraction(key) < rule.rate
+        return rule.rate >= 1.0 or fraction(key) < rule.rate
 
     def _struck(self, index: int, rule: Rule, order_id: str) -> int:
         """The attempt number when ``rule`` strikes this call, else 0."""
@@ -230,7 +230,7 @@ class Faults:
             raise TransientFailure(rule.service, what)
 
 
-def _fraction(key: str) -> float:
+def fraction(key: str) -> float:
     """A uniform number in [0, 1) from ``key``: the same in every process (unlike ``hash``)."""
     digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2**64

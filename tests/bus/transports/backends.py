@@ -103,12 +103,6 @@ async def collect(subscription: Subscription, count: int, seconds: float = 10.0)
     return got
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session", autouse=True)
 def clean_shared_servers() -> Iterator[None]:
     """Remove this session's streams, keys, exchanges and queues from the shared servers afterwards."""

@@ -22,8 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from stepdance.faults.servers import accepts, stop_group
-from tests.bus.transports.backends import free_port
+from stepdance.faults.servers import accepts, free_port, stop_group
 
 RABBITMQ_SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")  # the script itself, not Debian's su wrapper
 
