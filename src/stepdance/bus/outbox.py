@@ -47,6 +47,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, CursorResult, Dialect
 
 from stepdance.aio import in_thread, wait_event
+from stepdance.away import away, first_line
 from stepdance.bus import headers as h
 from stepdance.bus import ids
 from stepdance.bus.driver_sql import cursor, placeholder, reading, table_name
@@ -315,6 +316,8 @@ def _outboxes_of(engine: Engine) -> weakref.WeakSet[Outbox]:
                     outbox._committing(connection.info)
 
             def rolling_back(connection: Connection) -> None:
+                if connection.invalidated:  # the database dropped it: its info is gone, and unreachable
+                    return
                 for outbox in list(members):
                     outbox._rolling_back(connection.info)
 
@@ -418,16 +421,25 @@ class OutboxRelay:
                     if rows:
                         done = await self._publish(rows)
                         continue  # more may have come meanwhile; the next read deletes these
-                except Exception:
-                    log.exception("relaying the outbox failed; trying again in %ss", self.poll_seconds)
+                except Exception as error:
+                    if not away(error):
+                        log.exception("relaying the outbox failed; trying again in %ss", self.poll_seconds)
+                    else:
+                        log.warning("relaying the outbox: %s; trying again", first_line(error))
                 await wait_event(wake, self.poll_seconds)
         finally:
             remove()
             if done:  # stopped between a publish and its delete: delete now, or they go out again
                 try:
                     self.outbox.published(done)
-                except Exception:
-                    log.exception("deleting published outbox rows failed; they will be published again")
+                except Exception as error:
+                    if not away(error):
+                        log.exception("deleting published outbox rows failed; they will be published again")
+                    else:
+                        log.warning(
+                            "deleting published outbox rows: %s; they will be published again",
+                            first_line(error),
+                        )
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self.run(), name="stepdance-outbox-relay")

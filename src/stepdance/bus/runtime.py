@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 
 from stepdance.aio import in_thread, wait_event
+from stepdance.away import away, first_line
 from stepdance.bus import archiver, names, replay
 from stepdance.bus import headers as h
 from stepdance.bus.catalog import Catalog
@@ -179,8 +180,13 @@ class Bus:
                 if self.clock() - self._purged > PURGE_SECONDS:
                     self._purged = self.clock()
                     await archiver.purge(self)
-            except Exception:
-                log.exception("refreshing the bus failed; trying again in %ss", self.refresh_seconds)
+            except Exception as error:
+                if not away(error):
+                    log.exception("refreshing the bus failed; trying again in %ss", self.refresh_seconds)
+                else:
+                    log.warning(
+                        "refreshing the bus: %s; trying again in %ss", first_line(error), self.refresh_seconds
+                    )
 
     def _reconcile(self) -> None:
         consumers: dict[tuple[str, ...], Callable[[], Consumer]] = {}

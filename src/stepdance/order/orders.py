@@ -91,6 +91,11 @@ class Orders:
 
     def place(self, conn: Connection | None, order: Order, design: str) -> dict[str, Any]:
         """Record ``order`` as pending under ``design`` (one of :data:`DESIGNS`); the order's record."""
+        return self.place_once(conn, order, design)[0]
+
+    def place_once(self, conn: Connection | None, order: Order, design: str) -> tuple[dict[str, Any], bool]:
+        """:meth:`place`, and whether this call placed it (False: it was placed before, and its record is
+        as it was)."""
         if design not in DESIGNS:
             raise ValueError(f"unknown design {design!r} (one of {', '.join(DESIGNS)})")
         row = dict(
@@ -106,8 +111,8 @@ class Orders:
         )
         with begun(self.engine, conn) as tx:
             if _place_once.first(tx, **row) is not None:
-                return _order_json({**row, "reason": None, "decided_at": None})
-            return _order_json(_order_of.first(tx, id=order.order_id))
+                return _order_json({**row, "reason": None, "decided_at": None}), True
+            return _order_json(_order_of.first(tx, id=order.order_id)), False
 
     def complete(self, conn: Connection | None, order_id: str) -> dict[str, Any]:
         """Mark a pending order completed; the order's record (unchanged if it was decided already)."""

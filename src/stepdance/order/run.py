@@ -11,6 +11,10 @@ orders view. A new order is placed as soon as one in flight is seen decided; the
 ``poll_seconds`` for the orders in flight, by primary key. Latencies and the rate come from the times the
 view recorded (placed -> decided; first placement -> last decision), not from when this loop noticed, so
 the polling does not add to them. Nothing here knows which design runs: the design places, the view tells.
+
+A database or engine store that is away for a while (restarting) does not end the run: a placement that
+failed for it is made again, with back-off, as any client would (placing is idempotent: the order's id
+names its record and its execution), and the view is looked at again when it answers.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stepdance.aio import in_thread
+from stepdance.away import away as database_away
+from stepdance.engine.errors import ServiceUnavailable
 from stepdance.order.db import reading
 from stepdance.order.designs.base import Design
 from stepdance.order.model import Order
@@ -32,6 +38,7 @@ Stuck = Callable[[list[str]], Awaitable[Collection[str]]]
 DEFAULT_TIMEOUT = 600.0
 POLL_SECONDS = 0.02
 STUCK_SECONDS = 0.5
+AWAY_BACKOFF = (0.05, 1.0)  # first and longest wait before placing or looking again while a database is away
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +104,7 @@ async def run_orders(
     async def place_one_after_another() -> None:
         for order in pending:  # shared: each worker takes the next order not yet taken
             decided = tracker.expect(order.order_id)
-            await design.place(order)
+            await _place(design, order)
             tracker.placed(order.order_id)
             await decided
 
@@ -111,6 +118,26 @@ async def run_orders(
     except ExceptionGroup as failed:  # a placement failed: its error, not the task group's wrapper
         raise failed.exceptions[0] from None
     return tracker.result(design.name, concurrency)
+
+
+async def _place(design: Design, order: Order) -> None:
+    """``design.place(order)``, made again while what it writes to is away (the run's timeout ends it)."""
+    wait = AWAY_BACKOFF[0]
+    while True:
+        try:
+            await design.place(order)
+            return
+        except Exception as error:
+            if not away(error):
+                raise
+        await asyncio.sleep(wait)
+        wait = min(wait * 2, AWAY_BACKOFF[1])
+
+
+def away(error: BaseException) -> bool:
+    """Whether ``error`` says a database or the engine's store could not be reached (or dropped the
+    connection): what was asked was committed entirely or not at all, and asking again is safe."""
+    return database_away(error) or isinstance(error, ServiceUnavailable)
 
 
 def _view_of(design: Design) -> Orders:
@@ -155,22 +182,35 @@ class _Tracker:
 
     async def poll(self, seconds: float) -> None:
         """Until every order is decided: look up the orders in flight, settle those decided."""
+        wait = AWAY_BACKOFF[0]
         while self.decided + len(self.stuck) < self.total:
             if not self.in_flight:
                 await self.wake.wait()
                 self.wake.clear()
                 continue
             started = time.monotonic()
-            found = await in_thread(_decided, self.view, list(self.in_flight))
-            for order_id, status, placed_at, decided_at in found:
-                self._settle(order_id, status, placed_at, decided_at)
-            if found and self.progress is not None:
-                self.progress(self.decided, self.total)
-            if self.stuck_check is not None and time.monotonic() - self.checked_at >= STUCK_SECONDS:
-                self.checked_at = time.monotonic()
-                for order_id in await self.stuck_check(sorted(self.in_flight)):
-                    self._give_up(order_id)
+            try:
+                await self._look()
+            except Exception as error:
+                if not away(error):
+                    raise
+                await asyncio.sleep(wait)  # the database is away: look again when it may be back
+                wait = min(wait * 2, AWAY_BACKOFF[1])
+                continue
+            wait = AWAY_BACKOFF[0]
             await asyncio.sleep(max(0.0, seconds - (time.monotonic() - started)))
+
+    async def _look(self) -> None:
+        """Settle the orders in flight the view shows decided; now and then, give up those stuck."""
+        found = await in_thread(_decided, self.view, list(self.in_flight))
+        for order_id, status, placed_at, decided_at in found:
+            self._settle(order_id, status, placed_at, decided_at)
+        if found and self.progress is not None:
+            self.progress(self.decided, self.total)
+        if self.stuck_check is not None and time.monotonic() - self.checked_at >= STUCK_SECONDS:
+            self.checked_at = time.monotonic()
+            for order_id in await self.stuck_check(sorted(self.in_flight)):
+                self._give_up(order_id)
 
     def _settle(self, order_id: str, status: str, placed_at: float, decided_at: float) -> None:
         self.in_flight.discard(order_id)

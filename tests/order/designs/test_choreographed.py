@@ -20,11 +20,13 @@ from typing import Any
 import pytest
 
 from stepdance.bus import Backoff, Bus, Client, ConsumerSettings, DeliveryContext, handler_arn, open_catalog
+from stepdance.bus.outbox import Outbox
 from stepdance.bus.transports import open_transport
 from stepdance.order import Faults, FileChannel, Order, workload
 from stepdance.order.designs import choreography_subscriptions as s
 from stepdance.order.designs.base import Services, open_services
 from stepdance.order.designs.choreographed import Choreographed
+from stepdance.order.designs.choreography_participant import place
 from stepdance.order.designs.choreography_service import serve
 from stepdance.settings import Settings
 from tests.bus.transports.backends import clean_shared_servers, url_for
@@ -351,3 +353,23 @@ async def test_an_event_that_is_not_an_order_is_dead_lettered_at_once(sqlite: Wh
         1,
     )
     assert services.payment.get("o-x") is None
+
+
+def test_an_order_placed_again_publishes_nothing_again(tmp_path: Path) -> None:
+    """A client unsure whether its placement went through (the database dropped the connection) places
+    again: the order is recorded once and its OrderPlaced is in the outbox once."""
+    services = open_services(None, tmp_path)
+    try:
+        outbox = Outbox(services.orders.engine)
+        first, second = workload.orders(2)
+        place(services.orders, outbox, [first])
+        place(services.orders, outbox, [first, second])
+        rows = outbox.pending(10)
+        assert [row.entry["DetailType"] for row in rows] == [s.ORDER_PLACED, s.ORDER_PLACED]
+        assert [json.loads(row.entry["Detail"])["order"]["orderId"] for row in rows] == [
+            first.order_id,
+            second.order_id,
+        ]
+        assert [services.orders.get(o.order_id)["status"] for o in (first, second)] == ["pending"] * 2
+    finally:
+        services.dispose()

@@ -245,8 +245,9 @@ def place(
 ) -> None:
     """The orders service takes the orders of ``batch``: each pending in the view and its ``OrderPlaced``
     in the outbox, all in one transaction of its database. That event starts the order's flow (its id is
-    the order's correlation id)."""
+    the order's correlation id). An order placed before (a client placing again after an error that left
+    it unsure) publishes nothing again."""
     with outbox.transaction() as tx:
         for order in batch:
-            orders.place(tx.connection, order, DESIGN)
-            tx.publish(s.entry("orders", s.ORDER_PLACED, {"order": order.to_json()}, event_bus))
+            if orders.place_once(tx.connection, order, DESIGN)[1]:
+                tx.publish(s.entry("orders", s.ORDER_PLACED, {"order": order.to_json()}, event_bus))
