@@ -20,21 +20,34 @@ def consistent() -> Snapshot:
     return Snapshot(
         orders=[A, B, C],
         view={
-            "o-a": {"status": "completed", "reason": None},
-            "o-b": {"status": "cancelled", "reason": "PaymentDeclined: card declined"},
-            "o-c": {"status": "cancelled", "reason": "OutOfStock: sku-1"},
+            "o-a": {"status": "completed", "reason": None, "placedAt": 1.0, "decidedAt": 1.4},
+            "o-b": {
+                "status": "cancelled",
+                "reason": "PaymentDeclined: card declined",
+                "placedAt": 1.0,
+                "decidedAt": 1.3,
+            },
+            "o-c": {"status": "cancelled", "reason": "OutOfStock: sku-1", "placedAt": 1.0, "decidedAt": 1.6},
         },
-        charges={"o-a": {"status": "charged"}, "o-b": {"status": "declined"}, "o-c": {"status": "refunded"}},
+        charges={
+            "o-a": {"status": "charged", "chargedAt": 1.1},
+            "o-b": {"status": "declined", "chargedAt": 1.1},
+            "o-c": {"status": "refunded", "chargedAt": 1.1, "refundedAt": 1.5},
+        },
         ledger={
             "o-a": [{"kind": "charge", "amountCents": 1000}],
             "o-c": [{"kind": "charge", "amountCents": 3000}, {"kind": "refund", "amountCents": -3000}],
         },
         reservations={
-            "o-a": {"sku": "sku-1", "quantity": 1, "status": "reserved"},
-            "o-c": {"sku": "sku-1", "quantity": 1, "status": "rejected"},
+            "o-a": {"sku": "sku-1", "quantity": 1, "status": "reserved", "reservedAt": 1.2},
+            "o-c": {"sku": "sku-1", "quantity": 1, "status": "rejected", "reservedAt": 1.2},
         },
         notified=[("o-a", "confirmed"), ("o-b", "payment_failed"), ("o-c", "cancelled")],
-        delivered=[("o-a", "confirmed"), ("o-b", "payment_failed"), ("o-c", "cancelled")],
+        delivered=[
+            ("o-a", "confirmed", "<a>"),
+            ("o-b", "payment_failed", "<b>"),
+            ("o-c", "cancelled", "<c>"),
+        ],
         stocked={"sku-1": 1},
         left={"sku-1": 0},
     )
@@ -89,10 +102,37 @@ def _with(**changes: Any) -> Snapshot:
             "refunded_twice",
             ("o-c",),
         ),
-        (_with(delivered=[*consistent().delivered, ("o-b", "payment_failed")]), "notified_twice", ("o-b",)),
+        (
+            _with(delivered=[*consistent().delivered, ("o-b", "payment_failed", "<b2>")]),
+            "notified_twice",
+            ("o-b",),
+        ),
         (_with(notified=[("o-a", "confirmed"), ("o-b", "payment_failed")]), "notified", ("o-c",)),
         (_with(notified=[*consistent().notified, ("o-a", "cancelled")]), "notified", ("o-a",)),
         (_with(left={"sku-1": 1}), "stock_adds_up", ("sku-1",)),
+        (_with(charges={k: v for k, v in consistent().charges.items() if k != "o-b"}), "path", ("o-b",)),
+        (
+            _with(
+                reservations={
+                    **consistent().reservations,
+                    "o-a": {**consistent().reservations["o-a"], "reservedAt": 1.05},
+                }
+            ),
+            "path",
+            ("o-a",),
+        ),
+        (
+            _with(
+                charges={**consistent().charges, "o-c": {**consistent().charges["o-c"], "refundedAt": 1.9}}
+            ),
+            "path",
+            ("o-c",),
+        ),
+        (
+            _with(view={**consistent().view, "o-b": {**consistent().view["o-b"], "reason": ""}}),
+            "path",
+            ("o-b",),
+        ),
     ],
 )
 def test_each_broken_promise_is_named_with_its_orders(
@@ -112,10 +152,26 @@ def test_an_order_listed_for_a_person_is_not_silently_inconsistent() -> None:
         charges={**consistent().charges, "o-c": {"status": "charged"}},
         ledger={**consistent().ledger, "o-c": [{"kind": "charge", "amountCents": 3000}]},
         notified=[("o-a", "confirmed"), ("o-b", "payment_failed")],
-        delivered=[("o-a", "confirmed"), ("o-b", "payment_failed")],
+        delivered=[("o-a", "confirmed", "<a>"), ("o-b", "payment_failed", "<b>")],
     )
     assert {v.rule for v in check(stuck)} == {"decided", "money_without_stock"}
     assert check(replace(stuck, interventions={"o-c": "execution FAILED: ServiceFailed"})) == []
+
+
+def test_the_same_message_handed_over_again_is_counted_not_a_second_message() -> None:
+    again = _with(delivered=[*consistent().delivered, ("o-b", "payment_failed", "<b>")])
+    assert check(again) == []
+    assert (again.messages, again.resent) == (3, 1)
+    assert (consistent().messages, consistent().resent) == (3, 0)
+
+
+def test_a_path_names_the_step_that_is_missing_or_out_of_order() -> None:
+    no_charge = _with(charges={k: v for k, v in consistent().charges.items() if k != "o-b"})
+    (found,) = [v for v in check(no_charge) if v.rule == "path"]
+    assert found.detail == "cancelled (PaymentDeclined: card declined), but no record of it being declined"
+    late = _with(charges={**consistent().charges, "o-c": {**consistent().charges["o-c"], "refundedAt": 1.9}})
+    (found,) = [v for v in check(late) if v.rule == "path"]
+    assert found.detail == "cancelled at 1.600, before it was refunded at 1.900"
 
 
 def test_many_orders_breaking_one_rule_make_one_violation_naming_them_all() -> None:

@@ -88,3 +88,20 @@ def test_a_skipped_run_says_why_and_does_not_count_as_passed() -> None:
     text = plan([SCENARIO], [outcome("orchestrated"), skipped], when="t", machine="m")
     assert "1 of 2 runs passed (1 skipped)" in text
     assert "| choreographed | skipped: nats-server is not installed |" in text
+
+
+def test_a_restarted_server_recovers_as_its_design_does() -> None:
+    broker = outcome("choreographed", strikes=0, injected={"broker restarts": 1})
+    database = [
+        outcome(d, strikes=0, injected={"database restarts": 1}) for d in ("orchestrated", "choreographed")
+    ]
+    text = plan([SCENARIO], [broker], when="today", machine="m")
+    assert "by itself: the bus's publishers and consumers reconnect" in text
+    text = plan([SCENARIO], database, when="today", machine="m")
+    assert (
+        "| orchestrated | 8 completed, 2 cancelled | hold | by itself: the engine holds its state changes"
+        in text
+    )
+    assert (
+        "| choreographed | 8 completed, 2 cancelled | hold | by itself: a reaction whose transaction" in text
+    )

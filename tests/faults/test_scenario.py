@@ -83,6 +83,17 @@ def test_a_broker_restart_is_a_window_of_the_bus_being_down() -> None:
     assert fault.describe() == "the broker (a private NATS server) killed at 1 s, back at 3 s"
 
 
+def test_a_database_restart_is_a_window_of_every_database_being_down() -> None:
+    scenario = parse_scenario(
+        "name: restart\nworkload: {orders: 5}\nfaults:\n"
+        "  - {kind: database_restart, target: database, when: {window: [0.5, 2]}}\n"
+    )
+    (fault,) = scenario.faults
+    assert (fault.kind, fault.target, fault.window) == ("database_restart", "database", (0.5, 2.0))
+    assert fault.describe().startswith("the database (a private PostgreSQL server holding the services")
+    assert fault.describe().endswith("killed at 0.5 s, back at 2 s")
+
+
 def test_the_defaults_run_every_design_and_expect_what_the_workload_gives() -> None:
     scenario = parse_scenario("name: plain\nworkload: {orders: 5}\n")
     assert scenario.designs == DESIGNS
@@ -179,6 +190,15 @@ def test_the_catalog_holds_the_shipped_scenarios_and_every_one_reads() -> None:
         (
             "name: x\nworkload: {orders: 3}\nfaults:\n  - {kind: broker_restart, when: {probability: 1}}\n",
             ":4: /faults/0: a broker_restart fault needs when: {window: [down, up]}",
+        ),
+        (
+            "name: x\nworkload: {orders: 3}\nfaults:\n"
+            "  - {kind: database_restart, target: bus, when: {window: [1, 2]}}\n",
+            ":4: /faults/0/target: a database_restart fault restarts the database, not 'bus'",
+        ),
+        (
+            "name: x\nworkload: {orders: 3}\nfaults:\n  - {kind: database_restart, seconds: 2}\n",
+            ":4: /faults/0/seconds: a database_restart fault takes when: {window: [down, up]}, not seconds",
         ),
         (
             "name: x\nworkload: {orders: 3}\nfaults:\n  - {kind: process_kill, target: payment}\n",

@@ -2,6 +2,9 @@
 and print a matrix, scenario by design: the outcome, the invariants, the time to recover, the retries and
 the messages sent. Every file is read and checked before anything runs; a bad one is one line naming the
 file, the line and the field. Exits 1 when any run breaks an invariant or misses its expectations.
+
+The faults make the engine and the bus log (a store unavailable, a handler failing): that goes to
+``<data dir>/scenarios.log``, not over the progress bars; the end of the run says how many warnings it holds.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import json
+import logging
 import os
 import platform
 from collections.abc import Callable
@@ -62,11 +66,16 @@ def scenarios_cmd(
         console.print(f"[red]error:[/] no scenario runs the {design.value if design else ''} design")
         raise typer.Exit(2)
     settings = Settings.from_env().with_urls(data_dir=data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    log = _LogFile(settings.data_dir / "scenarios.log")
     try:
-        outcomes = asyncio.run(_run_all(runs, settings, console))
+        with log:
+            outcomes = asyncio.run(_run_all(runs, settings, console))
     except DeploymentError as error:
         console.print(f"[red]error:[/] {escape(str(error))}", soft_wrap=True)
         raise typer.Exit(2) from None
+    if log.warnings:
+        console.print(f"{log.warnings} warnings from the engine and the bus while faults struck: {log.path}")
     if as_json:
         passed = all(o.passed or o.skipped for o in outcomes)
         typer.echo(json.dumps({"passed": passed, "runs": [o.to_json() for o in outcomes]}))
@@ -82,6 +91,34 @@ def scenarios_cmd(
         console.print(f"wrote {doc}")
     if not all(o.passed or o.skipped for o in outcomes):
         raise typer.Exit(1)
+
+
+class _LogFile(logging.FileHandler):
+    """The root logger's handler for the time of the run (appending), counting warnings and worse."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, encoding="utf-8", delay=True)
+        self.path = path
+        self.warnings = 0
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        self.setLevel(logging.INFO)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.warnings += record.levelno >= logging.WARNING
+        super().emit(record)
+
+    def __enter__(self) -> _LogFile:
+        root = logging.getLogger()
+        self.level_before = root.level
+        root.addHandler(self)
+        root.setLevel(min(root.level or logging.WARNING, logging.INFO))
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        root = logging.getLogger()
+        root.removeHandler(self)
+        root.setLevel(self.level_before)
+        self.close()
 
 
 async def _run_all(runs: list[tuple[Scenario, str]], settings: Settings, console: Console) -> list[Outcome]:
@@ -107,7 +144,7 @@ def matrix(outcomes: list[Outcome]) -> Table:
     table = Table(
         title="failure scenarios",
         caption="outcome completed/cancelled/for a person; invariants; time from the first fault to the "
-        "last order it struck settled; retries; messages sent",
+        "last order it struck settled; retries; messages sent (and handed to the channel again)",
         show_lines=True,
     )
     table.add_column("scenario", no_wrap=True)
@@ -136,4 +173,5 @@ def _cell(o: Outcome) -> str:
     return (
         f"{verdict} {o.completed}/{o.cancelled}/{len(o.intervention)}\n{invariants}\n"
         f"recover {recover}\n{o.retries} retries\n{o.messages} messages"
+        + (f" [yellow]({o.resent} resent)[/]" if o.resent else "")
     )

@@ -43,7 +43,7 @@ def snapshot(
         reservations={k: v for k, v in services.inventory.reservations().items() if k in wanted},
         notified=[(r["orderId"], r["kind"]) for r in records],
         delivered=[
-            (m["orderId"], m["kind"])
+            (m["orderId"], m["kind"], m["messageId"])
             for m in (channel.messages() if channel else [])
             if m["orderId"] in wanted
         ],

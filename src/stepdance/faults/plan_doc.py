@@ -25,6 +25,15 @@ ABSORBED = {
 BROKER = (
     "the bus's publishers and consumers reconnect; the outbox kept every event the broker did not confirm"
 )
+DATABASE = {
+    "orchestrated": "the engine holds its state changes and writes them once its store answers again; "
+    "service calls that broke with the database are retried by the state machine's Retry (what was not "
+    "committed is done again, what was is found done)",
+    "choreographed": "a reaction whose transaction broke is rolled back and its event delivered again with "
+    "back-off; the outboxes relay what was committed once the database answers",
+    "hybrid": "the engine's held writes and the state machine's Retry, as orchestrated; the notification's "
+    "event is delivered again by the bus",
+}
 RESTARTED = {
     "orchestrated": "the restarted worker takes the dead one's executions over when its leases run out "
     "and invokes the step again, which changes nothing the second time",
@@ -83,7 +92,8 @@ def _row(o: Outcome) -> str:
         ended = f"**FAILED**: {ended}"
     invariants = "hold" if not o.violations else "broken: " + "; ".join(v.rule for v in o.violations)
     recover = "-" if o.recover_seconds is None else f"{o.recover_seconds:.1f} s"
-    return f"| {o.design} | {ended} | {invariants} | {_how(o)} | {recover} | {o.retries} | {o.messages} |"
+    messages = f"{o.messages}" + (f" ({o.resent} resent: same Message-ID)" if o.resent else "")
+    return f"| {o.design} | {ended} | {invariants} | {_how(o)} | {recover} | {o.retries} | {messages} |"
 
 
 def _how(o: Outcome) -> str:
@@ -96,6 +106,8 @@ def _how(o: Outcome) -> str:
         return f"by itself: {AUTOMATIC[o.design]}"
     if o.injected.get("broker restarts"):
         return f"by itself: {BROKER}"
+    if o.injected.get("database restarts"):
+        return f"by itself: {DATABASE[o.design]}"
     if o.injected.get("process kills"):
         return f"by itself: {RESTARTED[o.design]}"
     absorbed = [ABSORBED[kind] for kind in ABSORBED if o.injected.get(kind)]

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Collection, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from stepdance.faults import evidence, recovery
@@ -25,7 +26,7 @@ from stepdance.faults.invariants import Snapshot, Violation, check
 from stepdance.faults.poison import inject, poison_id
 from stepdance.faults.processes import Supervised
 from stepdance.faults.scenario import BUS, WORKLOAD, Expect, Fault, Scenario
-from stepdance.faults.servers import PrivateNats, ServerUnavailable
+from stepdance.faults.servers import PrivateNats, PrivatePostgres, PrivateServer, ServerUnavailable
 from stepdance.faults.transport import MisbehavingTransport, Misbehaviour, Twice
 from stepdance.order import workload
 from stepdance.order.channels import DEFAULT_FILE, FileChannel
@@ -60,10 +61,11 @@ class Outcome:
     # or some struck order is still left for a person)
     strikes: int  # faults that struck a call
     retries: int  # service calls made again for an order
-    messages: int  # notifications that left the process
+    messages: int  # notifications that left the process (different messages)
     recovered: list[str] = field(default_factory=list)  # what the scenario's recovery did
     injected: dict[str, int] = field(default_factory=dict)  # delivery faults, as they happened
     skipped: str | None = None  # why the run could not be made here (a private server it needs)
+    resent: int = 0  # messages handed to the channel again, same Message-ID (see invariants.notified_twice)
 
     @property
     def passed(self) -> bool:
@@ -91,6 +93,7 @@ class Outcome:
             "recovered": self.recovered,
             "injected": self.injected,
             "skipped": self.skipped,
+            "resent": self.resent,
         }
 
 
@@ -113,19 +116,33 @@ async def run_scenario(
         prefix=f"{scenario.name[:20]}-{tag}",
     )
     stock = workload.stock_for(batch)
-    restart = next(iter(scenario.of_kind("broker_restart")), None)
-    broker = PrivateNats(where / "nats") if restart is not None and design != "orchestrated" else None
-    if broker is not None:
+    restart = next(iter([*scenario.of_kind("broker_restart"), *scenario.of_kind("database_restart")]), None)
+    server = _private_server(restart, design, where)
+    if server is not None:
         try:
-            await asyncio.to_thread(broker.start)
+            await asyncio.to_thread(server.start)
         except ServerUnavailable as error:
+            await asyncio.to_thread(server.remove)
             return _skipped(scenario, design, str(error))
-        local = replace(local, bus_url=f"{broker.url}?prefix=sd{tag}")
+        if isinstance(server, PrivateNats):
+            local = replace(local, bus_url=f"{server.url}?prefix=sd{tag}")
+        else:  # every database of the design: the services', the engine's store, the bus's catalog
+            local = replace(local, store_url=server.url, services_url=server.url, catalog_url=server.url)
     try:
-        return await _run(scenario, design, local, tag, batch, stock, kill, broker, restart, progress)
+        return await _run(scenario, design, local, tag, batch, stock, kill, server, restart, progress)
     finally:
-        if broker is not None:
-            await asyncio.to_thread(broker.kill)
+        if server is not None:
+            await asyncio.to_thread(server.remove)
+
+
+def _private_server(restart: Fault | None, design: str, where: Path) -> PrivateServer | None:
+    """The server a restart fault kills, not started yet; None when the scenario restarts nothing or the
+    design has no such server (the orchestrated design has no broker)."""
+    if restart is None:
+        return None
+    if restart.kind == "database_restart":
+        return PrivatePostgres(where / "postgres")
+    return PrivateNats(where / "nats") if design != "orchestrated" else None
 
 
 async def _run(
@@ -136,7 +153,7 @@ async def _run(
     batch: list[Order],
     stock: dict[str, int],
     kill: Fault | None,
-    broker: PrivateNats | None,
+    server: PrivateServer | None,
     restart: Fault | None,
     progress: Progress | None,
 ) -> Outcome:
@@ -173,8 +190,8 @@ async def _run(
         faults.arm()
         armed_at = time.time()
         outage = (
-            asyncio.create_task(broker.outage(*restart.window))
-            if broker is not None and restart is not None and restart.window is not None
+            asyncio.create_task(server.outage(*restart.window))
+            if server is not None and restart is not None and restart.window is not None
             else None
         )
         design_running = running.design
@@ -209,8 +226,8 @@ async def _run(
         found = await asyncio.to_thread(evidence.snapshot, running.services, accepted, stock, channel, listed)
         set_aside = await _set_aside(running.design, poison, deadline)
     kills = supervised.kills if supervised is not None else []
-    if broker is not None and broker.killed_at is not None:
-        kills = [broker.killed_at]  # recovery counts from the broker's crash
+    if server is not None and server.killed_at is not None:
+        kills = [server.killed_at]  # recovery counts from the server's crash
     violations = check(found)
     injected = {
         "duplicated messages": len(misbehaviour.duplicated) if misbehaviour else 0,
@@ -219,7 +236,8 @@ async def _run(
         "poison orders": len(poison),
         "poison set aside": len(set_aside),
         "process kills": len(supervised.kills) if supervised is not None else 0,
-        "broker restarts": 1 if outage is not None else 0,
+        "broker restarts": 1 if outage is not None and isinstance(server, PrivateNats) else 0,
+        "database restarts": 1 if outage is not None and isinstance(server, PrivatePostgres) else 0,
     }
     problems = _mismatches(expect, batch, stock, result.completed, result.cancelled, listed)
     unhandled = [p for p in poison if p not in set_aside]
@@ -248,7 +266,8 @@ async def _run(
         else _recovery(faults, armed_at, struck, found),
         strikes=len(faults.strikes),
         retries=faults.retries(),
-        messages=len(found.delivered),
+        messages=found.messages,
+        resent=found.resent,
         recovered=recovered,
         injected={k: v for k, v in injected.items() if v},
     )

@@ -26,7 +26,11 @@ a :class:`Scenario` (or a :class:`ScenarioError` naming the file, the line and t
 Fault kinds: ``decline`` and ``out_of_stock`` (a share of the workload's orders, ``when.probability``),
 ``error`` (``mode`` transient or permanent) and ``latency`` (``seconds``) on a service operation, and
 ``compensation_failure`` (an error on the compensating operation: ``payment.refund`` or
-``inventory.release``). The invariants are always checked; a scenario does not choose them.
+``inventory.release``); ``duplicate`` and ``out_of_order`` (on the bus, or a service operation run twice),
+``malformed`` (``count`` poison orders), ``process_kill`` (``target`` payment or inventory, ``point``,
+``when: {calls: [N]}``), and ``broker_restart`` and ``database_restart`` (``when: {window: [down, up]}``: a private
+server of the run's own killed and started again). The invariants are always checked; a scenario does not
+choose them.
 """
 
 from __future__ import annotations
@@ -53,7 +57,9 @@ KINDS = (
     "malformed",
     "process_kill",
     "broker_restart",
+    "database_restart",
 )
+RESTARTS = {"broker_restart": "bus", "database_restart": "database"}  # kind -> the target it restarts
 BUS = "bus"
 KILL_POINTS = {"payment": "after_charge_before_ack", "inventory": "after_reserve_before_ack"}
 COMPENSATIONS = {"payment": "refund", "inventory": "release"}
@@ -103,11 +109,17 @@ class Fault:
     seconds: float = 0.0  # out_of_order: how long a message is held back
     count: int = 0  # malformed: how many poison orders; process_kill: at which hit of the point
     point: str = ""  # process_kill: the crash point
-    window: tuple[float, float] | None = None  # broker_restart: down from, back at (seconds after the start)
+    window: tuple[float, float] | None = None  # a restart: down from, back at (seconds after the start)
 
     def describe(self) -> str:
-        if self.kind == "broker_restart" and self.window is not None:
-            return f"the broker (a private NATS server) killed at {self.window[0]:g} s, back at {self.window[1]:g} s"
+        if self.kind in RESTARTS and self.window is not None:
+            what = (
+                "the broker (a private NATS server)"
+                if self.kind == "broker_restart"
+                else "the database (a private PostgreSQL server holding the services, the engine and the bus "
+                "catalog)"
+            )
+            return f"{what} killed at {self.window[0]:g} s, back at {self.window[1]:g} s"
         if self.kind == "process_kill":
             return (
                 f"SIGKILL of the process running {self.target} at {self.point} (hit {self.count}), "
@@ -319,6 +331,21 @@ class _Reader:
             seed=self.whole(items["seed"], 0, 2**31) if "seed" in items else 7,
         )
 
+    def restart_fault(self, kind: str, items: dict[str, _Value], value: _Value) -> Fault:
+        """A broker or database restart: ``when: {window: [down, up]}``, and a target only if it is the
+        one that kind restarts."""
+        target = RESTARTS[kind]
+        for key, item in items.items():
+            if key == "target":
+                if self.string(item) != target:
+                    raise self.fail(item, f"a {kind} fault restarts the {target}, not {self.string(item)!r}")
+            elif key not in ("kind", "when"):
+                raise self.fail(item, f"a {kind} fault takes when: {{window: [down, up]}}, not {key}")
+        when = self.when(items.get("when"), value)
+        if set(when) != {"window"}:
+            raise self.fail(value, f"a {kind} fault needs when: {{window: [down, up]}} (seconds)")
+        return Fault(kind, value.line, target=target, window=when["window"])
+
     def fault(self, value: _Value) -> Fault:
         known = ("kind", "target", "mode", "when", "failures", "seconds", "count", "point")
         items = self.mapping(value, known, required=("kind",))
@@ -329,16 +356,8 @@ class _Reader:
             return self.delivery_fault(kind, items, value)
         if kind == "process_kill":
             return self.kill_fault(items, value)
-        if kind == "broker_restart":
-            for key, item in items.items():
-                if key not in ("kind", "when"):
-                    raise self.fail(
-                        item, f"a broker_restart fault takes when: {{window: [down, up]}}, not {key}"
-                    )
-            when = self.when(items.get("when"), value)
-            if set(when) != {"window"}:
-                raise self.fail(value, "a broker_restart fault needs when: {window: [down, up]} (seconds)")
-            return Fault(kind, value.line, target=BUS, window=when["window"])
+        if kind in RESTARTS:
+            return self.restart_fault(kind, items, value)
         if "count" in items:
             raise self.fail(items["count"], f"a {kind} fault has no count (that is malformed)")
         when = self.when(items.get("when"), value)
