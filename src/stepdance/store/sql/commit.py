@@ -111,7 +111,11 @@ class BatchWriter:
                 conn.execute("ROLLBACK")
             raise
         finally:
-            conn.autocommit = False
+            # A connection the server dropped mid-pipeline cannot leave autocommit ("in transaction status
+            # ACTIVE"): that error would hide the one that says the database went away. Left in
+            # autocommit, the pool discards it (store.engine.reusable).
+            with contextlib.suppress(Exception):
+                conn.autocommit = False
 
     def _commit_postgres(self, conn: Any, changes: Sequence[Change]) -> list[StoreError | None]:
         arns = sorted({c.execution_arn for c in changes})
