@@ -35,6 +35,11 @@ STEPDANCE_RETRY_SCALE           multiplies every retry wait: the engine's   ``1`
                                 back-off (``0.05`` makes a 1 s wait 50 ms:
                                 scenarios and tests that exhaust a retry
                                 budget in seconds); never for production
+STEPDANCE_TRACING               ``off`` records no spans                    ``on``: JSON lines under
+                                                                            ``<data dir>/traces``
+STEPDANCE_OTLP_ENDPOINT         send spans over OTLP/HTTP instead of to      unset (OpenTelemetry's
+                                files (``http://collector:4318``)           ``OTEL_EXPORTER_OTLP_
+                                                                            ENDPOINT`` works too)
 ==============================  ==========================================  ==========================
 """
 
@@ -61,6 +66,7 @@ class Settings:
     services_url: str = ""
     retry_scale: float = 1.0
     ack_wait_seconds: float = 60.0
+    tracing: bool = True
 
     @property
     def store(self) -> str:
@@ -105,6 +111,7 @@ class Settings:
             services_url=get("SERVICES") or "",
             retry_scale=float(get("RETRY_SCALE") or defaults.retry_scale),
             ack_wait_seconds=float(get("ACK_WAIT_SECONDS") or defaults.ack_wait_seconds),
+            tracing=_switch("STEPDANCE_TRACING", get("TRACING"), defaults.tracing),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -120,6 +127,7 @@ class Settings:
             "STEPDANCE_CLAIM_BATCH": str(self.claim_batch),
             "STEPDANCE_RETRY_SCALE": str(self.retry_scale),
             "STEPDANCE_ACK_WAIT_SECONDS": str(self.ack_wait_seconds),
+            "STEPDANCE_TRACING": "on" if self.tracing else "off",
         }
         for name, url in (
             ("STORE", self.store_url),
@@ -157,3 +165,13 @@ class Settings:
         if data_dir is not None:
             changes["data_dir"] = data_dir
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _switch(name: str, value: str | None, default: bool) -> bool:
+    if value is None:
+        return default
+    if value.lower() in ("on", "true", "1", "yes"):
+        return True
+    if value.lower() in ("off", "false", "0", "no"):
+        return False
+    raise ValueError(f"{name} is on or off, not {value!r}")

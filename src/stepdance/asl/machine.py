@@ -81,6 +81,8 @@ def start(definition: Definition, info: ExecutionInfo, input_text: str, now: flo
         "start_time": info.start_time,
         "redrive_count": info.redrive_count,
     }
+    if info.trace_header is not None:
+        info_json["trace_header"] = info.trace_header
     st = ExecState(info=info_json, input_text=input_text)
     run = Run(definition, st, now)
     run.guarded(run.begin)

@@ -139,6 +139,7 @@ class ExecutionInfo:
     role_arn: str
     start_time: str  # ISO-8601 with milliseconds and Z, as $$.Execution.StartTime shows it
     redrive_count: int = 0
+    trace_header: str | None = None  # W3C traceparent of the caller's span: the execution's trace
 
 
 RETRY_TIMER = "#retry"  # in the id of every timer that waits before a Retry (the runtime may scale those)

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import uuid
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from opentelemetry.trace import SpanKind
+
+from stepdance import telemetry
 from stepdance.bus import headers as h
 from stepdance.bus import names
 from stepdance.bus.catalog import DeadLetter
@@ -85,6 +89,8 @@ class TargetConsumer(Consumer):
             return
         # the usual outcome, all handled: the acks go out together (one round trip on most transports)
         pairs = list(zip(ready, outcomes, strict=True))
+        for r, o in pairs:
+            self._traced(r, o)
         failed = [self._guarded(self._settle(r, o), r.delivery) for r, o in pairs if o is not None]
         self._log_failed_acks(await ack_all([r.delivery for r, o in pairs if o is None]))
         if failed:
@@ -99,9 +105,35 @@ class TargetConsumer(Consumer):
         try:
             await self.bus.invoke(ready.target, ready.input_text, ready.context)
         except TargetFailure as failure:
+            self._traced(ready, failure)
             await self._settle(ready, failure)
             return
+        self._traced(ready, None)
         await self._settle(ready, None)
+
+    def _traced(self, ready: _Ready, failure: TargetFailure | None) -> None:
+        """Record the delivery's span: from the moment it was ready to the target's answer, under the
+        span that published the event; the target's own spans and the events it caused are its children."""
+        if ready.span_id == 0:
+            return
+        context, target = ready.context, ready.target
+        telemetry.record_span(
+            f"deliver {context.event.get('detail-type', '')} to {target.rule}/{target.id}",
+            parent=context.headers.get(h.TRACEPARENT),
+            span_id=ready.span_id,
+            start=ready.began,
+            end=self.bus.clock(),
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "stepdance.component": "bus",
+                "messaging.message.id": context.event_id,
+                "messaging.message.conversation_id": context.headers.get(h.CORRELATION, ""),
+                "messaging.destination.name": f"{target.bus}/{target.rule}",
+                "bus.target": target.id,
+                "bus.attempt": context.attempt,
+            },
+            error=None if failure is None else str(failure),
+        )
 
     async def _settle(self, ready: _Ready, failure: TargetFailure | None) -> None:
         if failure is None:
@@ -154,13 +186,18 @@ class TargetConsumer(Consumer):
     ) -> _Ready | Awaitable[None]:
         published = _published_at(delivery, now)
         policy = target.retry
-        context = DeliveryContext(
-            event, target.bus, target.rule, target.id, delivery.attempt, h.carried(delivery.message.headers)
+        carried = h.carried(delivery.message.headers)
+        span_id = (random.getrandbits(64) or 1) if telemetry.enabled() else 0
+        span = (
+            telemetry.start_context("", parent=carried.get(h.TRACEPARENT), span_id=span_id)
+            if span_id
+            else None
         )
+        context = DeliveryContext(event, target.bus, target.rule, target.id, delivery.attempt, carried, span)
         if now - published > policy.maximum_event_age:
             age = TargetFailure("EventExpired", f"the event is {now - published:.0f} s old")
             return self._dead(delivery, target, text, MAX_AGE, age, attempts=delivery.attempt - 1)
-        ready = _Ready(delivery, target, text, context, None, published)
+        ready = _Ready(delivery, target, text, context, None, published, span_id, now)
         delivered = (  # only an input template reads it: most targets take the event as it is
             Delivered(rule.arn, rule.name, iso_time(published, millis=True))
             if target.input.input_template is not None
@@ -243,6 +280,8 @@ class _Ready:
     context: DeliveryContext
     input_text: str | None
     published: float
+    span_id: int = 0  # the delivery's span (0: tracing is off)
+    began: float = 0.0
 
 
 def _published_at(delivery: Delivery, default: float) -> float:

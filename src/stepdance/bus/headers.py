@@ -1,9 +1,12 @@
 """Message headers: who caused an event (correlation and causation ids), its W3C trace context, and the
 bus's own bookkeeping.
 
-The correlation id names a whole flow (an order): the first event's id, copied onto every event it causes.
-The causation id is the id of the event that directly caused this one. ``traceparent`` follows W3C Trace
-Context (``00-<trace id>-<parent span id>-<flags>``); a caused event keeps the trace id under a new span id.
+The correlation id names a whole flow (an order): the first event's id unless the publisher gives one (the
+orders service gives the order's id), copied onto every event it causes. The causation id is the id of the
+event that directly caused this one. ``traceparent`` follows W3C Trace Context (``00-<trace id>-<parent
+span id>-<flags>``): it names the span that published the event (recorded when tracing is on: a child of
+the span current at the publish, else of the cause's), so the spans delivering it are that span's children;
+with tracing off, a caused event keeps the trace id under a new span id.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from stepdance import telemetry
 from stepdance.bus.ids import span_id, trace_id
 
 CORRELATION = "correlation-id"
@@ -38,24 +42,43 @@ def child_traceparent(parent: str | None) -> str:
     return f"00-{found.group(1)}-{span_id()}-{found.group(3)}"
 
 
-def for_event(event_id: str, given: Mapping[str, str] | None = None) -> dict[str, str]:
+def for_event(
+    event_id: str, given: Mapping[str, str] | None = None, entry: Mapping[str, Any] | None = None
+) -> dict[str, str]:
     """The carried headers of a new event: the given ones, the correlation id defaulting to the event's own
-    id (it starts a flow) and a new trace when none is given."""
-    if not given:
-        return {CORRELATION: event_id, TRACEPARENT: new_traceparent()}
-    headers = {k: v for k, v in given.items() if k in CARRIED and v}
+    id (it starts a flow), and the ``traceparent`` of the publish's span (``entry``, the PutEvents entry,
+    names it)."""
+    headers = {k: v for k, v in given.items() if k in CARRIED and v} if given else {}
     headers.setdefault(CORRELATION, event_id)
-    headers.setdefault(TRACEPARENT, new_traceparent())
+    parent = headers.get(TRACEPARENT)
+    made = None
+    if telemetry.enabled():
+        kind = str(entry.get("DetailType", "")) if entry else ""
+        made = telemetry.publish_traceparent(
+            f"publish {kind}".rstrip(),
+            parent,
+            {
+                "stepdance.component": "bus",
+                "messaging.message.id": event_id,
+                "messaging.message.conversation_id": headers[CORRELATION],
+                "event.source": str(entry.get("Source", "")) if entry else "",
+            },
+        )
+    headers[TRACEPARENT] = made or (child_traceparent(parent) if parent else new_traceparent())
     return headers
 
 
-def caused_by(cause_id: str, cause_headers: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Headers for an event caused by event ``cause_id`` (which carried ``cause_headers``)."""
+def caused_by(
+    cause_id: str, cause_headers: Mapping[str, str] | None = None, span: str | None = None
+) -> dict[str, str]:
+    """Headers for an event caused by event ``cause_id`` (which carried ``cause_headers``), handled in the
+    span ``span`` names (the delivery's), which :func:`for_event` makes the publish's parent."""
     cause_headers = cause_headers or {}
+    parent = span or cause_headers.get(TRACEPARENT)
     return {
         CORRELATION: cause_headers.get(CORRELATION) or cause_id,
         CAUSATION: cause_id,
-        TRACEPARENT: child_traceparent(cause_headers.get(TRACEPARENT)),
+        **({TRACEPARENT: parent} if parent else {}),
     }
 
 

@@ -164,7 +164,7 @@ class Outbox:
         row = dict(
             event_id=event_id,
             entry=orjson.dumps(stored).decode(),
-            headers=orjson.dumps(h.for_event(event_id, given)).decode(),
+            headers=orjson.dumps(h.for_event(event_id, given, entry)).decode(),
             created=now,
         )
         return event_id, row

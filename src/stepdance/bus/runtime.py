@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
+from stepdance import telemetry
 from stepdance.aio import in_thread, wait_event
 from stepdance.away import away, first_line
 from stepdance.bus import archiver, names, replay
@@ -88,6 +89,7 @@ class Bus:
         self.catalog = catalog
         self.transport = transport
         self.settings = settings or Settings.from_env()
+        telemetry.configure(self.settings)
         self.engine_client = engine_client
         self.worker = worker
         self.deliver_http = deliver_http
@@ -270,7 +272,7 @@ class Bus:
                 total += entry_size(entry)
             event_id = ids[index] if ids is not None else new_event_id()
             given = headers[index] if headers is not None else None
-            carried = dict(given) if from_outbox and given else h.for_event(event_id, given)
+            carried = dict(given) if from_outbox and given else h.for_event(event_id, given, entry)
             message = self._message(entry, event_id, carried, now, published_at)
             accepted.setdefault(bus, []).append((index, message))
         if limit_total and total > self.max_entry_bytes:

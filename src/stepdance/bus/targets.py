@@ -62,6 +62,7 @@ class DeliveryContext:
     target_id: str
     attempt: int
     headers: dict[str, str] = field(default_factory=dict)  # correlation-id, causation-id, traceparent
+    span: str | None = None  # the traceparent of this delivery's span (None: tracing is off)
 
     @property
     def event_id(self) -> str:
@@ -74,7 +75,7 @@ class DeliveryContext:
 
     def caused_headers(self) -> dict[str, str]:
         """Headers for an event this delivery causes (give them to ``outbox.publish``)."""
-        return h.caused_by(self.event_id, self.headers)
+        return h.caused_by(self.event_id, self.headers, self.span)
 
 
 def kind_of(arn: str) -> str | None:

@@ -6,10 +6,12 @@ import typer
 
 from stepdance.cli.conformance import conformance_app
 from stepdance.cli.demo import demo_cmd
+from stepdance.cli.diagram import diagram_cmd
 from stepdance.cli.recovery import dlq_app, executions_app, orders_app
 from stepdance.cli.run import run_cmd
 from stepdance.cli.scenarios import scenarios_cmd
 from stepdance.cli.service import service_cmd
+from stepdance.cli.trace import trace_cmd
 from stepdance.cli.validate import validate_cmd
 from stepdance.cli.worker import worker_cmd
 
@@ -46,3 +48,5 @@ app.command("scenarios")(scenarios_cmd)
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(executions_app, name="executions")
 app.add_typer(orders_app, name="orders")
+app.command("trace")(trace_cmd)
+app.command("diagram")(diagram_cmd)

@@ -92,7 +92,7 @@ async def _executions(settings: Settings) -> AsyncIterator[Client]:
         store.close()
 
 
-def _on_engine(data_dir: Path | None, store: str | None, call: Callable[[Client], Awaitable[T]]) -> T:
+def on_engine(data_dir: Path | None, store: str | None, call: Callable[[Client], Awaitable[T]]) -> T:
     """``call`` with a client of the engine store the settings name, run; errors as :func:`_run` says."""
     settings = _settings(data_dir, store=store)
 
@@ -281,7 +281,7 @@ def executions_describe(
     store: StoreUrl = None,
 ) -> None:
     """One execution (status, input, output, error, redrive status) as JSON."""
-    described = _on_engine(data_dir, store, lambda client: client.describe_execution(executionArn=arn))
+    described = on_engine(data_dir, store, lambda client: client.describe_execution(executionArn=arn))
     typer.echo(json.dumps(described, indent=2, default=str))
 
 
@@ -292,7 +292,7 @@ def executions_redrive(
     store: StoreUrl = None,
 ) -> None:
     """Restart an execution from the state where it stopped; a worker on the store carries it on."""
-    redriven = _on_engine(data_dir, store, lambda client: client.redrive_execution(executionArn=arn))
+    redriven = on_engine(data_dir, store, lambda client: client.redrive_execution(executionArn=arn))
     typer.echo(f"redriven at {redriven['redriveDate']}")
 
 
@@ -312,7 +312,7 @@ def executions_stop(
             return "stop queued: the worker that owns the execution applies it"
         return f"{status.lower()} at {stopped['stopDate']}"
 
-    typer.echo(_on_engine(data_dir, store, stop))
+    typer.echo(on_engine(data_dir, store, stop))
 
 
 # -------------------------------------------------------------------------------------------- orders

@@ -9,10 +9,12 @@ scheduled are committed, and a result is committed before anything the next stat
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from stepdance import telemetry
 from stepdance.asl import machine
 from stepdance.asl.definition import Definition
 from stepdance.asl.protocol import (
@@ -25,6 +27,7 @@ from stepdance.asl.protocol import (
     TimerFired,
 )
 from stepdance.engine.changes import Pending, extend, scale_retries
+from stepdance.engine.tracing import ExecutionSpans
 from stepdance.store import Change, ExecutionRecord, StoreError
 
 if TYPE_CHECKING:
@@ -56,11 +59,17 @@ class Actor:
         self.version = record.version
         self.pending = pending
         self.status = "RUNNING"
+        self.spans = ExecutionSpans(
+            record.arn, state.get("info") or {}, record.redrive_date or record.start_date, engine.clock()
+        )
         self._queue: asyncio.Queue[Delivery] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name=f"actor {self.arn}")
+        # in a context of its own: the caller's (a client's span, when launched) is not the execution's
+        self._task = asyncio.get_running_loop().create_task(
+            self._run(), name=f"actor {self.arn}", context=contextvars.Context()
+        )
 
     def stop(self) -> asyncio.Task[None] | None:
         """Cancel the actor; its task, to await."""
@@ -115,6 +124,8 @@ class Actor:
         await self.engine.committer.submit(change)
         self.version += 1
         self._written(change)
+        if telemetry.enabled():
+            self.spans.written(change.events, self.state.get("info") or {})
         self.engine.consumed(consumed)
         self.engine.dispatch(self, commands)
 

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from stepdance import telemetry
 from stepdance.asl import machine
 from stepdance.asl.definition import Definition, DefinitionError
 from stepdance.asl.protocol import (
@@ -136,9 +137,19 @@ class Client:
     # ------------------------------------------------------------------ executions
 
     async def start_execution(
-        self, *, stateMachineArn: str, name: str | None = None, input: str | None = None, **_: Any
+        self,
+        *,
+        stateMachineArn: str,
+        name: str | None = None,
+        input: str | None = None,
+        traceHeader: str | None = None,
+        **_: Any,
     ) -> dict[str, Any]:
+        """``traceHeader``: the trace the execution joins, as W3C ``traceparent`` or AWS X-Ray's
+        ``Root=1-...;Parent=...;Sampled=1`` (default: the caller's current span, else a new trace)."""
         sm_arn = arns.check(stateMachineArn, "stateMachine")
+        if traceHeader is not None and len(traceHeader) > 256:
+            raise InvalidExecutionInput("traceHeader: at most 256 characters")
         name = arns.check_name(name if name is not None else str(uuid.uuid4()))
         input_text = "{}" if input is None else input
         _check_size("input", input_text)
@@ -149,7 +160,9 @@ class Client:
         sm = await self._machine(sm_arn)
         arn = arns.make(self.settings, "execution", sm.name, name)
         try:
-            record = await self.engine.launch(sm, name, input_text, arn)
+            record = await self.engine.launch(
+                sm, name, input_text, arn, telemetry.from_trace_header(traceHeader)
+            )
         except ExecutionAlreadyExists:
             return await self._existing(arn, input_text)
         except StoreError as error:

@@ -11,8 +11,12 @@ import asyncio
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager
 
-from stepdance.asl.protocol import InvokeTask, Signal
+from opentelemetry.trace import SpanKind
+
+from stepdance import telemetry
+from stepdance.asl.protocol import InvokeTask, Signal, TaskFailed
 from stepdance.engine.handlers import Call, Handlers, TaskContext, run_async, run_sync, unresolved
 
 Done = Callable[[str, InvokeTask, Signal], None]  # (execution arn, the command, its outcome)
@@ -31,7 +35,8 @@ class Invoker:
     def running(self, arn: str, task_id: str) -> bool:
         return (arn, task_id) in self._running
 
-    def start(self, arn: str, command: InvokeTask) -> None:
+    def start(self, arn: str, command: InvokeTask, parent: str | None = None) -> None:
+        """Run ``command``'s handler; ``parent``: the traceparent of its state's span."""
         self._loop = loop = asyncio.get_running_loop()
         call = self._handlers.resolve(command.resource, command.payload)
         if call is None:
@@ -48,9 +53,9 @@ class Invoker:
         )
         key = (arn, command.task_id)
         if call.handler.is_async:
-            self._running[key] = loop.create_task(self._await(arn, command, call, context))
+            self._running[key] = loop.create_task(self._await(arn, command, call, context, parent))
         else:
-            self._running[key] = self._pool.submit(lambda: self._post(arn, command, run_sync(call, context)))
+            self._running[key] = self._pool.submit(self._run, arn, command, call, context, parent)
 
     def cancel(self, arn: str, task_id: str) -> None:
         """The result is no longer wanted: cancel an async handler, or a sync one not started yet."""
@@ -67,12 +72,24 @@ class Invoker:
         self._pool.shutdown(wait=False, cancel_futures=True)
         return tasks
 
-    async def _await(self, arn: str, command: InvokeTask, call: Call, context: TaskContext) -> None:
+    async def _await(
+        self, arn: str, command: InvokeTask, call: Call, context: TaskContext, parent: str | None
+    ) -> None:
         # The handler's coroutine is made here, inside the task: made outside, a task cancelled before it
         # started (a stopping engine) would leave it never awaited.
-        signal = await run_async(call, context)
+        with _span(arn, command, parent) as span:
+            signal = await run_async(call, context)
+            _outcome(span, signal)
         self._running.pop((arn, command.task_id), None)
         self._done(arn, command, signal)
+
+    def _run(
+        self, arn: str, command: InvokeTask, call: Call, context: TaskContext, parent: str | None
+    ) -> None:
+        with _span(arn, command, parent) as span:
+            signal = run_sync(call, context)
+            _outcome(span, signal)
+        self._post(arn, command, signal)
 
     def _post(self, arn: str, command: InvokeTask, signal: Signal) -> None:
         """In a pool thread: hand the outcome to the loop, waking it only for the first of a batch."""
@@ -88,3 +105,23 @@ class Invoker:
         for arn, command, signal in finished:
             if self._running.pop((arn, command.task_id), None) is not None:
                 self._done(arn, command, signal)
+
+
+def _span(arn: str, command: InvokeTask, parent: str | None) -> AbstractContextManager[telemetry.Live]:
+    """The task's span, current while its handler runs (a service's spans and its events nest in it)."""
+    return telemetry.span(
+        f"task {command.state_name}",
+        parent=parent,
+        kind=SpanKind.CLIENT,
+        attributes={
+            "stepdance.component": "engine",
+            "asl.execution.arn": arn,
+            "asl.task.resource": command.resource,
+            "asl.task.id": command.task_id,
+        },
+    )
+
+
+def _outcome(span: telemetry.Live, signal: Signal) -> None:
+    if isinstance(signal, TaskFailed):
+        span.error = f"{signal.error}: {signal.cause or ''}".rstrip(": ")

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
+from stepdance import telemetry
 from stepdance.aio import wait_event
 from stepdance.asl import machine
 from stepdance.asl.definition import Definition
@@ -45,6 +46,7 @@ from stepdance.engine.handlers import Handler, Handlers
 from stepdance.engine.invoker import Invoker
 from stepdance.engine.signals import encode
 from stepdance.engine.timers import TimerWheel
+from stepdance.engine.tracing import ExecutionSpans
 from stepdance.settings import Settings
 from stepdance.store import (
     Change,
@@ -74,6 +76,7 @@ class Engine:
     ) -> None:
         self.store = store
         self.settings = settings or Settings.from_env()
+        telemetry.configure(self.settings)
         self.worker = worker
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.clock = clock
@@ -171,11 +174,18 @@ class Engine:
 
     # ------------------------------------------------------------------ starting and signalling executions
 
-    async def launch(self, sm: StateMachineRecord, name: str, input_text: str, arn: str) -> ExecutionRecord:
-        """Start an execution of ``sm``: its first step and the execution row commit together."""
+    async def launch(
+        self, sm: StateMachineRecord, name: str, input_text: str, arn: str, trace_header: str | None = None
+    ) -> ExecutionRecord:
+        """Start an execution of ``sm``: its first step and the execution row commit together. Its trace is
+        ``trace_header``'s (a W3C traceparent), else the current span's, else its own (the execution's
+        span is then the root of a trace named after it)."""
         now = self.clock()
         definition = self.definition_of(sm)
-        info = ExecutionInfo(arn, name, sm.arn, sm.name, sm.role_arn, machine.iso(now))
+        trace_header = trace_header or telemetry.current_traceparent()
+        info = ExecutionInfo(
+            arn, name, sm.arn, sm.name, sm.role_arn, machine.iso(now), trace_header=trace_header
+        )
         step = machine.start(definition, info, input_text, now)
         owner = self.owner if self.worker else None
         lease_until = now + self.settings.lease_seconds if self.worker else 0.0
@@ -185,8 +195,13 @@ class Engine:
         change = Change(arn, 0, owner, create=record)
         extend(change, pending, step, now)
         await self.committer.submit(change)
+        if telemetry.enabled():
+            spans = ExecutionSpans(arn, step.state.get("info") or {}, now, now)
+            spans.written(change.events, step.state.get("info") or {})
         if step.status == "RUNNING" and self.worker:
             actor = self._actor(record, definition, step.state, pending)
+            if telemetry.enabled():
+                actor.spans = spans
             self.dispatch(actor, step.commands)
         elif step.status != "RUNNING":
             self._set_finished(arn)
@@ -222,18 +237,19 @@ class Engine:
                 old.stop()
             definition = await self.definition(record.state_machine_arn, record.revision_id)
             pending = pendings[record.arn]
-            self._actor(record, definition, record.snapshot, pending)
+            actor = self._actor(record, definition, record.snapshot, pending)
             for timer_id, due in pending.timers.items():
                 self._wheel.set(record.arn, timer_id, due)
             for task in list(pending.tasks.values()):
-                self._reissue(record.arn, task)
+                self._reissue(actor, task)
         self.signals_ready.set()
 
-    def _reissue(self, arn: str, task: TaskRecord) -> None:
+    def _reissue(self, actor: Actor, task: TaskRecord) -> None:
         if task.kind == "activity":
             self._activity_ready[task.resource].set()
-        elif task.status in ("SCHEDULED", "STARTED") and not self.invoker.running(arn, task.task_id):
-            self._invoke(arn, invocation(task))
+        elif task.status in ("SCHEDULED", "STARTED") and not self.invoker.running(actor.arn, task.task_id):
+            command = invocation(task)
+            self._invoke(actor.arn, command, actor.spans.state(command.state_name))
 
     def _actor(
         self, record: ExecutionRecord, definition: Definition, state: dict[str, Any], pending: Pending
@@ -253,7 +269,7 @@ class Engine:
                     if command.kind == "activity":
                         self._activity_ready[command.resource].set()
                     else:
-                        self._invoke(actor.arn, command)
+                        self._invoke(actor.arn, command, actor.spans.state(command.state_name))
                 case StartTimer(timer_id=timer_id, due=due) if actor.pending.timers.get(timer_id) == due:
                     self._wheel.set(actor.arn, timer_id, due)
                 case CancelTimer(timer_id=timer_id):
@@ -317,9 +333,9 @@ class Engine:
 
     # ------------------------------------------------------------------ tasks
 
-    def _invoke(self, arn: str, command: InvokeTask) -> None:
+    def _invoke(self, arn: str, command: InvokeTask, parent: str | None) -> None:
         if not self.stopping:  # else the task row stays: whoever advances the execution next invokes it
-            self.invoker.start(arn, command)
+            self.invoker.start(arn, command, parent)
 
     def _task_done(self, arn: str, command: InvokeTask, signal: Signal) -> None:
         if command.kind == "callback" and isinstance(signal, TaskSucceeded):

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from stepdance import telemetry
 from stepdance.bus import Backoff, Bus, open_catalog
 from stepdance.bus.transports import Transport, TransportError, open_transport
 from stepdance.engine import Engine
@@ -112,6 +113,7 @@ async def open_design(
             # The engine stops before the design lets go of the services: a task it would still run (a
             # notification after the decision) must not reach a service being closed.
             stack.push_async_callback(stop_engine)
+        stack.callback(telemetry.flush)  # last: the spans of everything stopped above are on disk
         yield Running(design, services, settings, where)
 
 

@@ -186,7 +186,7 @@ def orders_of(*cards_and_skus: tuple[str, str]) -> list[Order]:
     ]
 
 
-async def test_every_event_of_an_order_carries_its_first_events_id(
+async def test_every_event_of_an_order_carries_its_id_as_correlation_and_its_trace(
     spied: tuple[Choreographed, Services, Spy],
 ) -> None:
     design, services, spy = spied
@@ -204,8 +204,7 @@ async def test_every_event_of_an_order_carries_its_first_events_id(
     await eventually(lambda: all(len(spy.of(oid)) == len(kinds) for oid, kinds in flows.items()))
     for order_id, kinds in flows.items():
         chain = [spy.one(order_id, kind) for kind in kinds]
-        first = chain[0][0]["id"]
-        assert all(headers["correlation-id"] == first for _, headers in chain)
+        assert all(headers["correlation-id"] == order_id for _, headers in chain)  # the orders service's
         for (cause, _), (_, headers) in itertools.pairwise(chain):
             assert headers["causation-id"] == cause["id"]  # each fact names the one it reacted to
         traces = {headers["traceparent"].split("-")[1] for _, headers in chain}
@@ -362,8 +361,8 @@ def test_an_order_placed_again_publishes_nothing_again(tmp_path: Path) -> None:
     try:
         outbox = Outbox(services.orders.engine)
         first, second = workload.orders(2)
-        place(services.orders, outbox, [first])
-        place(services.orders, outbox, [first, second])
+        place(services.orders, outbox, [(first, None)])
+        place(services.orders, outbox, [(first, None), (second, None)])
         rows = outbox.pending(10)
         assert [row.entry["DetailType"] for row in rows] == [s.ORDER_PLACED, s.ORDER_PLACED]
         assert [json.loads(row.entry["Detail"])["order"]["orderId"] for row in rows] == [

@@ -13,6 +13,7 @@ A failed batch is retried item by item, so one bad item fails alone and the othe
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
@@ -35,7 +36,8 @@ class Batcher(Generic[T]):
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, done))
         if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._drain())
+            # in a context of its own: one batch writes several callers' items (and their spans)
+            self._task = asyncio.create_task(self._drain(), context=contextvars.Context())
         await done
 
     async def flush(self) -> None:

@@ -24,10 +24,17 @@ from pathlib import Path
 
 from stepdance.bus import Backoff, Bus, Client, ConsumerSettings, RetryPolicy, open_catalog
 from stepdance.bus.transports import open_transport
+from stepdance.order import tracing
 from stepdance.order.designs import choreography_subscriptions as s
 from stepdance.order.designs.base import Services
 from stepdance.order.designs.batching import Batcher
-from stepdance.order.designs.choreography_participant import Participant, attach, ensure_event_bus, place
+from stepdance.order.designs.choreography_participant import (
+    Participant,
+    Placement,
+    attach,
+    ensure_event_bus,
+    place,
+)
 from stepdance.order.model import Order
 from stepdance.settings import Settings
 
@@ -61,7 +68,7 @@ class Choreographed:
         self.here = tuple(here)
         self.participants: dict[str, Participant] = {}
         self._started = False
-        self._placer: Batcher[Order] | None = None
+        self._placer: Batcher[Placement] | None = None
 
     @classmethod
     def open(
@@ -115,7 +122,8 @@ class Choreographed:
         placed at the same time share one transaction (group commit)."""
         if self._placer is None:
             raise RuntimeError("the choreographed design is not started here with the orders service")
-        await self._placer.submit(order)
+        with tracing.placing(order.order_id, self.name) as trace:
+            await self._placer.submit((order, trace))
 
     async def stop(self) -> None:
         """Stop relaying and delivering; what is committed stays (outbox rows are relayed after a restart,

@@ -25,11 +25,12 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection
 
+from stepdance import telemetry
 from stepdance.bus import (
     Bus,
     Client,
@@ -41,8 +42,9 @@ from stepdance.bus import (
     TargetFailure,
     handler_arn,
 )
+from stepdance.bus import headers as h
 from stepdance.bus.errors import ResourceAlreadyExistsException
-from stepdance.order import crashpoints
+from stepdance.order import crashpoints, tracing
 from stepdance.order.designs import choreography_subscriptions as s
 from stepdance.order.designs.base import Service
 from stepdance.order.designs.choreography_reactions import ACTIONS, Action, failure
@@ -195,7 +197,16 @@ class Participant:
                 f"the {self.service} service has no reaction to {event.get('detail-type')!r}",
                 retryable=False,
             )
-        facts = action(self.target, tx, event["detail"])
+        if telemetry.enabled():
+            order_id = tracing.order_id_of(event["detail"])
+            with tracing.operation(self.service, action.__name__, order_id, context.span):
+                facts = action(self.target, tx, event["detail"])
+                # what it publishes is the operation's doing: its span is their parent
+                return self._publish(facts, replace(context, span=telemetry.current_traceparent()))
+        return self._publish(action(self.target, tx, event["detail"]), context)
+
+    def _publish(self, facts: list[tuple[str, Any]], context: DeliveryContext) -> list[dict[str, Any]]:
+        """The outbox rows of ``facts``, caused by the delivery ``context``."""
         outbox = self.outbox
         if outbox is None:
             if facts:
@@ -240,14 +251,19 @@ async def ensure_event_bus(events: Client, name: str) -> None:
         await events.create_event_bus(Name=name, Description="the order saga, choreographed")
 
 
+Placement = tuple[Order, str | None]  # an order and the traceparent of its root span
+
+
 def place(
-    orders: Orders, outbox: Outbox, batch: Sequence[Order], event_bus: str = s.DEFAULT_EVENT_BUS
+    orders: Orders, outbox: Outbox, batch: Sequence[Placement], event_bus: str = s.DEFAULT_EVENT_BUS
 ) -> None:
     """The orders service takes the orders of ``batch``: each pending in the view and its ``OrderPlaced``
-    in the outbox, all in one transaction of its database. That event starts the order's flow (its id is
-    the order's correlation id). An order placed before (a client placing again after an error that left
-    it unsure) publishes nothing again."""
+    in the outbox, all in one transaction of its database. That event starts the order's flow; it carries
+    the order's id as its correlation id and the order's trace. An order placed before (a client placing
+    again after an error that left it unsure) publishes nothing again."""
     with outbox.transaction() as tx:
-        for order in batch:
+        for order, trace in batch:
             if orders.place_once(tx.connection, order, DESIGN)[1]:
-                tx.publish(s.entry("orders", s.ORDER_PLACED, {"order": order.to_json()}, event_bus))
+                headers = {h.CORRELATION: order.order_id, **({h.TRACEPARENT: trace} if trace else {})}
+                entry = s.entry("orders", s.ORDER_PLACED, {"order": order.to_json()}, event_bus)
+                tx.publish(entry, headers=headers)

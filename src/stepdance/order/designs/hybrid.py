@@ -37,6 +37,7 @@ from stepdance.bus import Bus, DeliveryContext, Inbox, TargetFailure, handler_ar
 from stepdance.bus import Client as EventsClient
 from stepdance.bus.errors import ResourceAlreadyExistsException
 from stepdance.engine import Engine
+from stepdance.order import tracing
 from stepdance.order.designs.base import Services
 from stepdance.order.designs.orchestrated import Orchestrated
 from stepdance.order.model import OrderError
@@ -99,6 +100,10 @@ class Hybrid(Orchestrated):
     def notify(self, event: dict[str, Any], context: DeliveryContext) -> None:
         """Send the message an outcome event asks for, once per event (and once per order and kind)."""
         detail = event["detail"]
+        with tracing.operation("notification", "notify", tracing.order_id_of(detail), context.span):
+            self._notify(event, detail, context)
+
+    def _notify(self, event: dict[str, Any], detail: Any, context: DeliveryContext) -> None:
         try:
             with self.inbox.once(context) as tx:
                 if tx is not None:

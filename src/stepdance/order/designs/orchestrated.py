@@ -26,6 +26,7 @@ from importlib import resources
 from stepdance.engine import Client, Engine
 from stepdance.engine.arns import check_name, make
 from stepdance.engine.errors import ExecutionAlreadyExists, InvalidName, StateMachineAlreadyExists
+from stepdance.order import tracing
 from stepdance.order.designs.base import Services
 from stepdance.order.designs.tasks import SagaTasks
 from stepdance.order.model import InvalidOrder, Order
@@ -84,13 +85,14 @@ class Orchestrated:
                 f"order id {order.order_id!r} cannot name an execution (1-80 characters, no spaces, "
                 "brackets, wildcards or punctuation such as : / , ;)"
             ) from None
-        await self.tasks.place(order, self.name)
-        with contextlib.suppress(ExecutionAlreadyExists):  # placed before: its execution carries it on
-            await self.client.start_execution(
-                stateMachineArn=self.machine_arn,
-                name=order.order_id,
-                input=json.dumps(order.to_json(), separators=(",", ":")),
-            )
+        with tracing.placing(order.order_id, self.name):
+            await self.tasks.place(order, self.name)
+            with contextlib.suppress(ExecutionAlreadyExists):  # placed before: its execution carries it on
+                await self.client.start_execution(
+                    stateMachineArn=self.machine_arn,
+                    name=order.order_id,
+                    input=json.dumps(order.to_json(), separators=(",", ":")),
+                )
 
     async def stop(self) -> None:
         """Stop the engine if the design made it; executions still running go on at the next start."""

@@ -41,8 +41,9 @@ from typing import Any, TypeVar
 
 from sqlalchemy import exc
 
+from stepdance import telemetry
 from stepdance.engine import Engine, TaskFailure
-from stepdance.order import crashpoints
+from stepdance.order import crashpoints, tracing
 from stepdance.order.designs.base import Services
 from stepdance.order.designs.commits import GroupCommit
 from stepdance.order.model import (
@@ -66,23 +67,31 @@ R = TypeVar("R")
 Handler = Callable[[Any], Awaitable[Any]]
 
 
-def task(fn: Callable[[Any], Awaitable[R]]) -> Callable[[Any], Awaitable[R]]:
-    """``fn`` with its errors as task failures named for Retry and Catch."""
+def task(fn: Callable[[Any], Awaitable[R]], service: str = "") -> Callable[[Any], Awaitable[R]]:
+    """``fn`` (an operation of ``service``) with its errors as task failures named for Retry and Catch,
+    traced as the service's span under the task's."""
 
     @functools.wraps(fn)
     async def run(payload: Any) -> R:
-        try:
-            return await fn(payload)
-        except OrderError as error:
-            raise TaskFailure(error.code, error.cause) from None
-        except (InvalidOrder, ValueError, KeyError, TypeError) as error:
-            raise TaskFailure("InvalidInput", f"{type(error).__name__}: {error}") from None
-        except exc.OperationalError as error:
-            # the database is away or locked: nothing was committed, so it is a transient fault to retry
-            cause = str(error.orig or error).splitlines()[0]
-            raise TaskFailure(TransientFailure.code, f"database: {cause}") from None
+        if not service or not telemetry.enabled():
+            return await _failures_named(fn, payload)
+        with tracing.operation(service, fn.__name__, tracing.order_id_of(payload)):
+            return await _failures_named(fn, payload)
 
     return run
+
+
+async def _failures_named(fn: Callable[[Any], Awaitable[R]], payload: Any) -> R:
+    try:
+        return await fn(payload)
+    except OrderError as error:
+        raise TaskFailure(error.code, error.cause) from None
+    except (InvalidOrder, ValueError, KeyError, TypeError) as error:
+        raise TaskFailure("InvalidInput", f"{type(error).__name__}: {error}") from None
+    except exc.OperationalError as error:
+        # the database is away or locked: nothing was committed, so it is a transient fault to retry
+        cause = str(error.orig or error).splitlines()[0]
+        raise TaskFailure(TransientFailure.code, f"database: {cause}") from None
 
 
 @dataclass(frozen=True)
@@ -115,13 +124,13 @@ class SagaTasks:
     def resources(self) -> dict[str, Handler]:
         """Each task resource and its handler."""
         return {
-            CHARGE: task(self.charge),
-            REFUND: task(self.refund),
-            RESERVE: task(self.reserve),
-            RELEASE: task(self.release),
-            NOTIFY: task(self.notify),
-            COMPLETE: task(self.complete),
-            CANCEL: task(self.cancel),
+            CHARGE: task(self.charge, "payment"),
+            REFUND: task(self.refund, "payment"),
+            RESERVE: task(self.reserve, "inventory"),
+            RELEASE: task(self.release, "inventory"),
+            NOTIFY: task(self.notify, "notification"),
+            COMPLETE: task(self.complete, "orders"),
+            CANCEL: task(self.cancel, "orders"),
         }
 
     async def charge(self, payload: Any) -> dict[str, Any]:

@@ -1,0 +1,115 @@
+"""The engine's spans, recorded from the history each transition commits: one span per execution (from
+its start to its end; a redrive is a new one), one per state (entered to exited, a child of the
+execution's), and one per task invocation (a child of its state's, made live around the handler, so a
+service's own spans and the events it publishes nest under it).
+
+Span ids are derived from the execution's ARN and its history's event ids, so the worker that records a
+state's exit, maybe not the one that saw it entered (a takeover after a crash), names it as the one that
+made its task's span did. A state entered before this worker owned the execution starts, in its span, when
+this worker took it over (the entry's time is in the history, not in memory).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from opentelemetry.trace import SpanKind
+
+from stepdance import telemetry
+
+_END = {"ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut"}
+
+
+def execution_span_id(arn: str, redrive_count: int) -> int:
+    return telemetry.derived_span_id(arn, "execution", redrive_count)
+
+
+def state_span_id(arn: str, entered_event_id: int) -> int:
+    return telemetry.derived_span_id(arn, "state", entered_event_id)
+
+
+class ExecutionSpans:
+    """What one actor remembers to record its execution's spans: the states entered and not yet left."""
+
+    def __init__(self, arn: str, info: Mapping[str, Any], started: float, adopted_at: float) -> None:
+        self.arn = arn
+        self.trace_header = info.get("trace_header")
+        self.redrive_count = int(info.get("redrive_count") or 0)
+        self.started = started  # this run of the execution (the start, or the last redrive)
+        self.adopted_at = adopted_at  # when this worker began advancing it
+        self.open: dict[str, list[tuple[int, float]]] = {}  # state name -> [(entered event id, at)]
+        self.name = arn.rsplit(":", 1)[-1]
+
+    @property
+    def execution(self) -> str:
+        """The execution span's ``traceparent`` (its parent is the trace header's span)."""
+        return telemetry.start_context(
+            self.arn, parent=self.trace_header, span_id=execution_span_id(self.arn, self.redrive_count)
+        )
+
+    def state(self, name: str) -> str:
+        """The ``traceparent`` of the state ``name`` entered last (the execution's when unknown here)."""
+        entered = self.open.get(name)
+        if not entered:
+            return self.execution
+        return telemetry.start_context(
+            self.arn, parent=self.trace_header, span_id=state_span_id(self.arn, entered[-1][0])
+        )
+
+    def written(self, events: Iterable[Mapping[str, Any]], info: Mapping[str, Any]) -> None:
+        """Record the spans ``events`` (just committed) close."""
+        for event in events:
+            kind, at = str(event["type"]), float(event["timestamp"])
+            if kind.endswith("StateEntered"):
+                name = event["stateEnteredEventDetails"]["name"]
+                self.open.setdefault(name, []).append((int(event["id"]), at))
+            elif kind.endswith("StateExited"):
+                self._state_exited(kind, event["stateExitedEventDetails"]["name"], at)
+            elif kind == "ExecutionRedriven":
+                self.redrive_count = int(info.get("redrive_count") or self.redrive_count + 1)
+                self.started = at
+            elif kind in _END:
+                self._ended(kind, event, at, info)
+
+    def _state_exited(self, kind: str, name: str, at: float) -> None:
+        entered = self.open.get(name)
+        if entered:
+            event_id, began = entered.pop(0)
+            span_id = state_span_id(self.arn, event_id)
+        else:  # entered before this worker took the execution over
+            span_id, began = telemetry.derived_span_id(self.arn, "state", name, at), self.adopted_at
+        telemetry.record_span(
+            name,
+            parent=self.execution,
+            span_id=span_id,
+            start=began,
+            end=at,
+            attributes={
+                "stepdance.component": "engine",
+                "asl.state.type": kind.removesuffix("StateExited"),
+                "asl.execution.arn": self.arn,
+            },
+        )
+
+    def _ended(self, kind: str, event: Mapping[str, Any], at: float, info: Mapping[str, Any]) -> None:
+        details: Mapping[str, Any] = (
+            next((v for k, v in event.items() if k.endswith("EventDetails")), {}) or {}
+        )
+        error = details.get("error") if kind != "ExecutionSucceeded" else None
+        telemetry.record_span(
+            f"execution {self.name}",
+            parent=self.trace_header,
+            span_id=execution_span_id(self.arn, self.redrive_count),
+            trace_id=telemetry.derived_trace_id(self.arn),
+            start=self.started or at,
+            end=at,
+            kind=SpanKind.SERVER,
+            attributes={
+                "stepdance.component": "engine",
+                "asl.execution.arn": self.arn,
+                "asl.execution.status": kind.removeprefix("Execution").upper(),
+                "asl.state_machine.arn": str(info.get("state_machine_arn", "")),
+            },
+            error=None if error is None else f"{error}: {details.get('cause') or ''}".rstrip(": "),
+        )
