@@ -28,6 +28,12 @@ from rich.progress import (
 )
 from rich.table import Table
 
+# The peers (plain broker clients, DBOS, moto) record no spans: stepdance is measured the same way unless
+# asked (STEPDANCE_TRACING=on measures it with its tracing; docs/tracing.md gives that cost). Set before
+# any stepdance settings are read.
+os.environ.setdefault("STEPDANCE_TRACING", "off")
+TRACING = os.environ["STEPDANCE_TRACING"]
+
 console = Console(width=None if sys.stdout.isatty() else 120)
 
 # The server the benchmarks use; each run works in a database of its own, created and dropped here.
@@ -131,8 +137,9 @@ def figures_table(
 def finish(figures: dict[str, Any], targets: dict[str, float]) -> None:
     """Print each ``*_ratio`` against its target (ratios last), then the ``RESULT`` line, which also says
     how busy the machine was (a ratio measured beside other work is less certain)."""
-    figures = {**figures, "cpus": os.cpu_count(), "load_1m": round(os.getloadavg()[0], 2)}
+    figures = {**figures, "cpus": os.cpu_count(), "load_1m": round(os.getloadavg()[0], 2), "tracing": TRACING}
     console.print(f"machine: {figures['cpus']} CPUs, load average {figures['load_1m']} over the last minute")
+    console.print(f"stepdance's tracing: {TRACING} (STEPDANCE_TRACING)")
     for key, value in figures.items():
         if key.endswith("_ratio"):
             target = targets.get(key)

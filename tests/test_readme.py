@@ -34,7 +34,7 @@ def test_the_demo_command_runs_from_a_fresh_directory(tmp_path: Path) -> None:
     executable = Path(sys.executable).parent / "stepdance"
     env = {k: v for k, v in os.environ.items() if not k.startswith("STEPDANCE_")}
     done = subprocess.run(
-        [str(executable), "demo", "--orders", "60"],
+        [str(executable), "demo", "--orders", "60", "--report", "none"],  # the report: tests/cli/test_demo.py
         cwd=tmp_path,
         env=env,
         capture_output=True,

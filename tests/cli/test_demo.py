@@ -18,6 +18,10 @@ def test_demo_runs_the_three_designs_and_finds_the_services_consistent(tmp_path:
     assert (tmp_path / "demo" / "choreographed" / "bus.db").exists()
     assert result.output.count("consistent") == 3 and "problems" not in result.output
     assert "wrote:" in result.output
+    report = tmp_path / "report"
+    assert (report / "report.html").exists() and (report / "report.md").exists()
+    assert "recommendation with the default priorities:" in result.output
+    assert " ".join(result.output.split()).count("report.html") == 1
 
 
 def test_demo_names_a_data_directory_it_cannot_use(tmp_path: Path) -> None:

@@ -20,10 +20,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from stepdance.cli import report as report_cli
 from stepdance.order import Faults, FileChannel, Order, workload
 from stepdance.order.audit import all_notified, audit
 from stepdance.order.deployment import DESIGN_NAMES, DeploymentError, open_design
 from stepdance.order.run import RunResult, run_orders
+from stepdance.report.decision import parse_priorities
 from stepdance.settings import Settings
 
 NOTIFY_SECONDS = 60.0  # messages go out after the decision: how long to wait for the last ones
@@ -39,9 +41,18 @@ def demo_cmd(
         Path | None, typer.Option(help="Where it writes (STEPDANCE_DATA_DIR, default .stepdance).")
     ] = None,
     seed: int = 7,
+    report: Annotated[
+        str,
+        typer.Option("--report", help="The report's scenarios at the end: quick, all or none (no report)."),
+    ] = "quick",
 ) -> None:
     """Run the order saga orchestrated, choreographed and hybrid on the same workload and compare them."""
     console = Console()
+    if report not in report_cli.SCENARIO_SETS:
+        console.print(
+            f"[red]error:[/] --report is one of {', '.join(report_cli.SCENARIO_SETS)}, not {report!r}"
+        )
+        raise typer.Exit(2)
     settings = Settings.from_env().with_urls(data_dir=data_dir)
     root = (settings.data_dir / "demo").resolve()
     console.print(
@@ -62,6 +73,29 @@ def demo_cmd(
     )
     if any(row["problems"] or row["result"].undecided for row in rows):
         raise typer.Exit(1)
+    if report != "none":
+        _report(settings, orders_count, report, console)
+
+
+def _report(settings: Settings, orders: int, scenarios: str, console: Console) -> None:
+    """The comparison report, from a run of its own (workload and scenarios), and its recommendation."""
+    out = (settings.data_dir / "report").resolve()
+    console.print(f"[bold]the report[/]: the workload measured again for it, and the {scenarios} scenarios")
+    try:
+        found = report_cli.run(
+            replace(settings, data_dir=out / "runs"),
+            orders,
+            report_cli.chosen_scenarios(scenarios),
+            console,
+            out,
+        )
+    except DeploymentError as error:
+        console.print(f"[red]error:[/] {error}")
+        raise typer.Exit(2) from None
+    chosen = report_cli.write(found, parse_priorities(None), out)
+    console.print(f"report: [cyan]{out / 'report.html'}[/] (and report.md)")
+    console.print(f"recommendation with the default priorities: [bold]{chosen}[/]")
+    console.print("  other priorities: stepdance report --reuse --out " + f"{out} --priorities audit=low,...")
 
 
 async def _run_all(

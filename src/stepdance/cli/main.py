@@ -8,6 +8,7 @@ from stepdance.cli.conformance import conformance_app
 from stepdance.cli.demo import demo_cmd
 from stepdance.cli.diagram import diagram_cmd
 from stepdance.cli.recovery import dlq_app, executions_app, orders_app
+from stepdance.cli.report import report_cmd
 from stepdance.cli.run import run_cmd
 from stepdance.cli.scenarios import scenarios_cmd
 from stepdance.cli.service import service_cmd
@@ -50,3 +51,4 @@ app.add_typer(executions_app, name="executions")
 app.add_typer(orders_app, name="orders")
 app.command("trace")(trace_cmd)
 app.command("diagram")(diagram_cmd)
+app.command("report")(report_cmd)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import datetime
 import json
-import logging
 import os
 import platform
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from stepdance.cli.logfile import LogFile
 from stepdance.cli.run import DesignName
 from stepdance.faults import Scenario, ScenarioError, catalog_files, load_scenario
 from stepdance.faults.plan_doc import plan
@@ -67,7 +67,7 @@ def scenarios_cmd(
         raise typer.Exit(2)
     settings = Settings.from_env().with_urls(data_dir=data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    log = _LogFile(settings.data_dir / "scenarios.log")
+    log = LogFile(settings.data_dir / "scenarios.log")
     try:
         with log:
             outcomes = asyncio.run(_run_all(runs, settings, console))
@@ -91,34 +91,6 @@ def scenarios_cmd(
         console.print(f"wrote {doc}")
     if not all(o.passed or o.skipped for o in outcomes):
         raise typer.Exit(1)
-
-
-class _LogFile(logging.FileHandler):
-    """The root logger's handler for the time of the run (appending), counting warnings and worse."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(path, encoding="utf-8", delay=True)
-        self.path = path
-        self.warnings = 0
-        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        self.setLevel(logging.INFO)
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.warnings += record.levelno >= logging.WARNING
-        super().emit(record)
-
-    def __enter__(self) -> _LogFile:
-        root = logging.getLogger()
-        self.level_before = root.level
-        root.addHandler(self)
-        root.setLevel(min(root.level or logging.WARNING, logging.INFO))
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        root = logging.getLogger()
-        root.removeHandler(self)
-        root.setLevel(self.level_before)
-        self.close()
 
 
 async def _run_all(runs: list[tuple[Scenario, str]], settings: Settings, console: Console) -> list[Outcome]:

@@ -159,12 +159,14 @@ def _score(criterion: str, e: Evidence, best_rate: float, best_recovery: float) 
             spread = f"no component knows more than {width} others; no central owner"
             return Score(_clamp(6 - width), central if width >= 3 else spread)
         case "debugging":
-            records = 1 if e.design == "orchestrated" else 2 if e.design == "hybrid" else 5
+            records, which = {
+                "orchestrated": (1, "the execution's history: every step's input, output and error"),
+                "hybrid": (2, "the execution's history and the notification's delivery on the bus"),
+            }.get(e.design, (5, "the four services' own records and the bus's dead letters"))
             return Score(
                 _clamp(6 - records),
-                f"{records} record{'s' if records > 1 else ''} to open to follow an order without tracing "
-                f"(an execution's history holds every step's input, output and error); with tracing, "
-                f"{e.spans_per_order:.0f} spans per order in one trace",
+                f"{records} record{'s' if records > 1 else ''} to open to follow an order without its trace "
+                f"({which}); with it, {e.spans_per_order:.0f} spans per order in one trace",
             )
         case "loose-coupling":
             consumers = 1 if e.design == "orchestrated" else 0
