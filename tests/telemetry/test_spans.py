@@ -121,3 +121,12 @@ def test_the_setting_is_on_or_off() -> None:
     assert Settings.from_env({}).tracing is True
     with pytest.raises(ValueError, match="STEPDANCE_TRACING is on or off, not 'maybe'"):
         Settings.from_env({"STEPDANCE_TRACING": "maybe"})
+
+
+def test_the_correlation_travels_as_baggage_with_tracing_on_or_off(tmp_path: Path) -> None:
+    for tracing in (True, False):
+        telemetry.configure(Settings(data_dir=tmp_path, tracing=tracing))
+        with telemetry.span("order o-7", correlation="o-7"), telemetry.span("inner"):
+            assert telemetry.correlation() == "o-7"
+        assert telemetry.correlation() is None
+    telemetry.configure(Settings(data_dir=tmp_path))

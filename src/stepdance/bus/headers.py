@@ -2,7 +2,8 @@
 bus's own bookkeeping.
 
 The correlation id names a whole flow (an order): the first event's id unless the publisher gives one (the
-orders service gives the order's id), copied onto every event it causes. The causation id is the id of the
+orders service gives the order's id; an event an execution publishes carries the execution's name, from
+the W3C baggage its task runs with), copied onto every event it causes. The causation id is the id of the
 event that directly caused this one. ``traceparent`` follows W3C Trace Context (``00-<trace id>-<parent
 span id>-<flags>``): it names the span that published the event (recorded when tracing is on: a child of
 the span current at the publish, else of the cause's), so the spans delivering it are that span's children;
@@ -49,7 +50,7 @@ def for_event(
     id (it starts a flow), and the ``traceparent`` of the publish's span (``entry``, the PutEvents entry,
     names it)."""
     headers = {k: v for k, v in given.items() if k in CARRIED and v} if given else {}
-    headers.setdefault(CORRELATION, event_id)
+    headers.setdefault(CORRELATION, telemetry.correlation() or event_id)
     parent = headers.get(TRACEPARENT)
     made = None
     if telemetry.enabled():

@@ -119,6 +119,7 @@ def _span(arn: str, command: InvokeTask, parent: str | None) -> AbstractContextM
             "asl.task.resource": command.resource,
             "asl.task.id": command.task_id,
         },
+        correlation=arn.rsplit(":", 1)[-1],  # events a task publishes belong to its execution's flow
     )
 
 

@@ -23,6 +23,7 @@ def placing(order_id: str, design: str) -> Iterator[str | None]:
         f"order {order_id}",
         kind=SpanKind.PRODUCER,
         attributes={ORDER_ID: order_id, "stepdance.design": design, "stepdance.component": "orders"},
+        correlation=order_id,
     ):
         yield telemetry.current_traceparent()
 

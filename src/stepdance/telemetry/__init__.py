@@ -22,6 +22,7 @@ from stepdance.telemetry.setup import configure, enabled, flush, traces_dir
 from stepdance.telemetry.spans import (
     Live,
     context_of,
+    correlation,
     current_traceparent,
     derived_span_id,
     derived_trace_id,
@@ -40,6 +41,7 @@ __all__ = [
     "Live",
     "configure",
     "context_of",
+    "correlation",
     "current_traceparent",
     "derived_span_id",
     "derived_trace_id",

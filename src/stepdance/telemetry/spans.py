@@ -19,8 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from opentelemetry import baggage, trace
 from opentelemetry import context as otel_context
-from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags
@@ -111,6 +111,15 @@ class Live:
     error: str | None = None
 
 
+CORRELATION = "correlation-id"  # the W3C baggage entry naming the flow (an order) work belongs to
+
+
+def correlation() -> str | None:
+    """The correlation id in the current context's baggage (set by :func:`span`'s ``correlation``)."""
+    found = baggage.get_baggage(CORRELATION)
+    return None if found is None else str(found)
+
+
 @contextmanager
 def span(
     name: str,
@@ -118,12 +127,21 @@ def span(
     parent: str | None = None,
     kind: SpanKind = SpanKind.INTERNAL,
     attributes: Mapping[str, Any] | None = None,
+    correlation: str | None = None,
 ) -> Iterator[Live]:
     """A span around the block, child of ``parent`` (a traceparent) or of the current span, current while
-    the block runs. An exception leaving the block marks it failed."""
+    the block runs. An exception leaving the block marks it failed. ``correlation``: the flow's id, carried
+    as W3C baggage while the block runs (events published in it carry it), tracing on or off."""
     live = Live(dict(attributes or {}))
     if not setup.enabled():
-        yield live
+        if correlation is None:
+            yield live
+            return
+        token = otel_context.attach(baggage.set_baggage(CORRELATION, correlation))
+        try:
+            yield live
+        finally:
+            otel_context.detach(token)
         return
     above = parse(parent) if parent else trace.get_current_span().get_span_context()
     if above is not None and not above.is_valid:
@@ -131,7 +149,10 @@ def span(
     context = SpanContext(
         above.trace_id if above else _new_trace_id(), _new_span_id(), is_remote=False, trace_flags=_SAMPLED
     )
-    token = otel_context.attach(trace.set_span_in_context(NonRecordingSpan(context)))
+    made = trace.set_span_in_context(NonRecordingSpan(context))
+    if correlation is not None:
+        made = baggage.set_baggage(CORRELATION, correlation, made)
+    token = otel_context.attach(made)
     began = time.time_ns()
     try:
         yield live
