@@ -238,6 +238,8 @@ class Engine:
             definition = await self.definition(record.state_machine_arn, record.revision_id)
             pending = pendings[record.arn]
             actor = self._actor(record, definition, record.snapshot, pending)
+            if telemetry.enabled():
+                actor.spans.adopted(record.snapshot)
             for timer_id, due in pending.timers.items():
                 self._wheel.set(record.arn, timer_id, due)
             for task in list(pending.tasks.values()):

@@ -5,13 +5,14 @@ service's own spans and the events it publishes nest under it).
 
 Span ids are derived from the execution's ARN and its history's event ids, so the worker that records a
 state's exit, maybe not the one that saw it entered (a takeover after a crash), names it as the one that
-made its task's span did. A state entered before this worker owned the execution starts, in its span, when
-this worker took it over (the entry's time is in the history, not in memory).
+made its task's span did: a worker that takes an execution over reads the states it is in, their entered
+event ids and times, from the execution's snapshot (:meth:`ExecutionSpans.adopted`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from opentelemetry.trace import SpanKind
@@ -47,6 +48,14 @@ class ExecutionSpans:
         return telemetry.start_context(
             self.arn, parent=self.trace_header, span_id=execution_span_id(self.arn, self.redrive_count)
         )
+
+    def adopted(self, snapshot: Mapping[str, Any]) -> None:
+        """The states the execution is in, from its snapshot's frames (a worker taking it over)."""
+        for frame in (snapshot.get("frames") or {}).values():
+            entered = int(frame.get("entered_id") or 0)
+            if entered and frame.get("state"):
+                at = _epoch(str(frame.get("entered_time") or "")) or self.adopted_at
+                self.open.setdefault(str(frame["state"]), []).append((entered, at))
 
     def state(self, name: str) -> str:
         """The ``traceparent`` of the state ``name`` entered last (the execution's when unknown here)."""
@@ -113,3 +122,13 @@ class ExecutionSpans:
             },
             error=None if error is None else f"{error}: {details.get('cause') or ''}".rstrip(": "),
         )
+
+
+def _epoch(iso: str) -> float | None:
+    """``2026-01-01T00:00:00.123Z`` (how the interpreter records times) as epoch seconds."""
+    if not iso:
+        return None
+    try:
+        return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
