@@ -84,6 +84,7 @@ def graph_svg(graph: Graph) -> str:
     ys = [cy + d for _, cy, _, h in boxes.values() for d in (-h / 2, h / 2)] + [y for _, y in routed]
     left, right = min(xs) - MARGIN - 40, max(xs) + MARGIN + 40
     top, bottom = min(ys) - MARGIN - 24, max(ys) + MARGIN
+    right = max(right, left + len(graph.title) * 8.5 + 2 * MARGIN)  # the title fits
     pairs = {(e.data.source, e.data.target) for e in edges}
     parts = [
         f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='{left:.0f} {top:.0f} {right - left:.0f} "
