@@ -41,13 +41,18 @@ class ExecutionSpans:
         self.adopted_at = adopted_at  # when this worker began advancing it
         self.open: dict[str, list[tuple[int, float]]] = {}  # state name -> [(entered event id, at)]
         self.name = arn.rsplit(":", 1)[-1]
+        self._execution: tuple[int, str] | None = None
 
     @property
     def execution(self) -> str:
-        """The execution span's ``traceparent`` (its parent is the trace header's span)."""
-        return telemetry.start_context(
-            self.arn, parent=self.trace_header, span_id=execution_span_id(self.arn, self.redrive_count)
-        )
+        """The execution span's ``traceparent`` (its parent is the trace header's span); made once per run
+        of the execution (a state's exit asks for it each time)."""
+        if self._execution is None or self._execution[0] != self.redrive_count:
+            made = telemetry.start_context(
+                self.arn, parent=self.trace_header, span_id=execution_span_id(self.arn, self.redrive_count)
+            )
+            self._execution = (self.redrive_count, made)
+        return self._execution[1]
 
     def adopted(self, snapshot: Mapping[str, Any]) -> None:
         """The states the execution is in, from its snapshot's frames (a worker taking it over)."""

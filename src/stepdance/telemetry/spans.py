@@ -10,6 +10,7 @@ inside a handler sees stepdance's span as its parent.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import random
 import re
@@ -34,6 +35,7 @@ _SCOPE = InstrumentationScope("stepdance")
 _OK = Status(StatusCode.UNSET)
 
 
+@functools.lru_cache(maxsize=4096)  # the same few traceparents are read over and over (an execution's)
 def parse(traceparent: str | None) -> SpanContext | None:
     """The span context ``traceparent`` names; None when it is missing or malformed (or all zeros)."""
     found = _TRACEPARENT.fullmatch(traceparent or "")
