@@ -8,7 +8,7 @@ from stepdance.cli.main import app
 
 
 def test_demo_runs_the_three_designs_and_finds_the_services_consistent(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["demo", "--orders", "60", "--data-dir", str(tmp_path)])
+    result = CliRunner().invoke(app, ["demo", "--orders", "30", "--data-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     for design in ("orchestrated", "choreographed", "hybrid"):
         assert design in result.output

@@ -55,8 +55,11 @@ async def test_every_catalog_scenario_passes_on_the_embedded_default(
 async def test_a_subset_passes_on_postgresql_with_nats(name: str, design: str, tmp_path: Path) -> None:
     """(The database restart moves the databases to a private PostgreSQL of the run's own; the bus stays
     on the shared NATS.)"""
-    if name == "database-restart-under-load" and design == "orchestrated":
-        pytest.skip("the orchestrated design has no bus: its run is the embedded default's")
+    if name == "database-restart-under-load" and design != "choreographed":
+        pytest.skip(
+            "orchestrated has no bus; hybrid's runs on the embedded default and its bus side is the "
+            "choreography's (kept out for the suite's time)"
+        )
     if not postgres_reachable():
         pytest.skip("PostgreSQL not reachable at 127.0.0.1:5432")
     nats = skip_unless_up("nats")
