@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import uuid
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
@@ -187,7 +186,7 @@ class TargetConsumer(Consumer):
         published = _published_at(delivery, now)
         policy = target.retry
         carried = h.carried(delivery.message.headers)
-        span_id = (random.getrandbits(64) or 1) if telemetry.enabled() else 0
+        span_id = telemetry.new_span_id() if telemetry.enabled() else 0
         span = (
             telemetry.start_context("", parent=carried.get(h.TRACEPARENT), span_id=span_id)
             if span_id

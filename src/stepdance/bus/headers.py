@@ -12,7 +12,6 @@ with tracing off, a caused event keeps the trace id under a new span id.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,8 +27,6 @@ PUBLISHED_AT = "stepdance-published-at"  # epoch seconds the bus received the ev
 ONLY_GROUP = "stepdance-only-group"  # a redriven event: only this target's group delivers it
 REPLAY_RULES = "stepdance-replay-rules"  # a replayed event: the rule names it goes to (empty: every rule)
 
-_TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
-
 
 def new_traceparent() -> str:
     return f"00-{trace_id()}-{span_id()}-01"
@@ -37,10 +34,10 @@ def new_traceparent() -> str:
 
 def child_traceparent(parent: str | None) -> str:
     """A new span in ``parent``'s trace; a new trace when ``parent`` is missing or malformed."""
-    found = _TRACEPARENT.fullmatch(parent or "")
+    found = telemetry.parse(parent)
     if found is None:
         return new_traceparent()
-    return f"00-{found.group(1)}-{span_id()}-{found.group(3)}"
+    return f"00-{found.trace_id:032x}-{span_id()}-{int(found.trace_flags):02x}"
 
 
 def for_event(
@@ -50,7 +47,8 @@ def for_event(
     id (it starts a flow), and the ``traceparent`` of the publish's span (``entry``, the PutEvents entry,
     names it)."""
     headers = {k: v for k, v in given.items() if k in CARRIED and v} if given else {}
-    headers.setdefault(CORRELATION, telemetry.correlation() or event_id)
+    if CORRELATION not in headers:
+        headers[CORRELATION] = telemetry.correlation() or event_id
     parent = headers.get(TRACEPARENT)
     made = None
     if telemetry.enabled():

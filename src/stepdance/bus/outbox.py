@@ -47,7 +47,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, CursorResult, Dialect
 
 from stepdance.aio import in_thread, wait_event
-from stepdance.away import away, first_line
+from stepdance.away import log_failure
 from stepdance.bus import headers as h
 from stepdance.bus import ids
 from stepdance.bus.driver_sql import cursor, placeholder, reading, table_name
@@ -422,10 +422,7 @@ class OutboxRelay:
                         done = await self._publish(rows)
                         continue  # more may have come meanwhile; the next read deletes these
                 except Exception as error:
-                    if not away(error):
-                        log.exception("relaying the outbox failed; trying again in %ss", self.poll_seconds)
-                    else:
-                        log.warning("relaying the outbox: %s; trying again", first_line(error))
+                    log_failure(log, error, "relaying the outbox", f"trying again in {self.poll_seconds}s")
                 await wait_event(wake, self.poll_seconds)
         finally:
             remove()
@@ -433,13 +430,7 @@ class OutboxRelay:
                 try:
                     self.outbox.published(done)
                 except Exception as error:
-                    if not away(error):
-                        log.exception("deleting published outbox rows failed; they will be published again")
-                    else:
-                        log.warning(
-                            "deleting published outbox rows: %s; they will be published again",
-                            first_line(error),
-                        )
+                    log_failure(log, error, "deleting published outbox rows", "they will be published again")
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self.run(), name="stepdance-outbox-relay")

@@ -28,7 +28,7 @@ import httpx
 
 from stepdance import telemetry
 from stepdance.aio import in_thread, wait_event
-from stepdance.away import away, first_line
+from stepdance.away import log_failure
 from stepdance.bus import archiver, names, replay
 from stepdance.bus import headers as h
 from stepdance.bus.catalog import Catalog
@@ -183,12 +183,7 @@ class Bus:
                     self._purged = self.clock()
                     await archiver.purge(self)
             except Exception as error:
-                if not away(error):
-                    log.exception("refreshing the bus failed; trying again in %ss", self.refresh_seconds)
-                else:
-                    log.warning(
-                        "refreshing the bus: %s; trying again in %ss", first_line(error), self.refresh_seconds
-                    )
+                log_failure(log, error, "refreshing the bus", f"trying again in {self.refresh_seconds}s")
 
     def _reconcile(self) -> None:
         consumers: dict[tuple[str, ...], Callable[[], Consumer]] = {}

@@ -7,7 +7,6 @@ directory (every run's: a scenario run keeps its own directory below it).
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -37,7 +36,7 @@ def trace_cmd(
         t for t in order_traces(settings.data_dir, order_id) if design is None or t.design == design.value
     ]
     if not found:
-        where = next((os.environ[v] for v in telemetry.setup.OTLP_VARIABLES if os.environ.get(v)), None)
+        where = telemetry.otlp_endpoint()
         hint = (
             f"spans go to the OTLP endpoint {where}: look there"
             if where

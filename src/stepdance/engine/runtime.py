@@ -195,13 +195,12 @@ class Engine:
         change = Change(arn, 0, owner, create=record)
         extend(change, pending, step, now)
         await self.committer.submit(change)
+        spans = ExecutionSpans(arn, step.state.get("info") or {}, now, now)
         if telemetry.enabled():
-            spans = ExecutionSpans(arn, step.state.get("info") or {}, now, now)
             spans.written(change.events, step.state.get("info") or {})
         if step.status == "RUNNING" and self.worker:
             actor = self._actor(record, definition, step.state, pending)
-            if telemetry.enabled():
-                actor.spans = spans
+            actor.spans = spans  # it knows the states the first step entered
             self.dispatch(actor, step.commands)
         elif step.status != "RUNNING":
             self._set_finished(arn)

@@ -18,16 +18,15 @@ and its history, so every worker names them alike.
 
 from stepdance.telemetry import setup
 from stepdance.telemetry.files import SPAN_FILES, read_spans
-from stepdance.telemetry.setup import configure, enabled, flush, traces_dir
+from stepdance.telemetry.setup import configure, enabled, flush, otlp_endpoint, traces_dir
 from stepdance.telemetry.spans import (
     Live,
-    context_of,
     correlation,
     current_traceparent,
     derived_span_id,
     derived_trace_id,
     from_trace_header,
-    new_traceparent,
+    new_span_id,
     parse,
     publish_traceparent,
     record_span,
@@ -40,7 +39,6 @@ __all__ = [
     "SPAN_FILES",
     "Live",
     "configure",
-    "context_of",
     "correlation",
     "current_traceparent",
     "derived_span_id",
@@ -48,7 +46,8 @@ __all__ = [
     "enabled",
     "flush",
     "from_trace_header",
-    "new_traceparent",
+    "new_span_id",
+    "otlp_endpoint",
     "parse",
     "publish_traceparent",
     "read_spans",

@@ -58,7 +58,7 @@ def traces_dir(settings: Settings) -> Path:
 def configure(settings: Settings) -> None:
     """Trace to ``settings``' traces directory (or to the OTLP endpoint the environment names), or not at
     all when ``settings.tracing`` is off. Cheap when nothing changes; safe from any thread."""
-    endpoint = next((os.environ[v] for v in OTLP_VARIABLES if os.environ.get(v)), None)
+    endpoint = otlp_endpoint()
     with _lock:
         _state.enabled = settings.tracing
         if not settings.tracing:
@@ -77,6 +77,11 @@ def configure(settings: Settings) -> None:
                 for processor in _state.processors:  # what is waiting belongs to the previous directory
                     processor.force_flush()
                 _state.files.directory = traces_dir(settings)
+
+
+def otlp_endpoint() -> str | None:
+    """The OTLP endpoint the environment names, if any (stepdance's variable first)."""
+    return next((os.environ[v] for v in OTLP_VARIABLES if os.environ.get(v)), None)
 
 
 def enabled() -> bool:

@@ -66,12 +66,6 @@ def traceparent_of(context: SpanContext) -> str:
     return f"00-{context.trace_id:032x}-{context.span_id:016x}-{int(context.trace_flags):02x}"
 
 
-def context_of(traceparent: str | None) -> otel_context.Context | None:
-    """An OpenTelemetry context whose parent is ``traceparent``'s span; None when it names none."""
-    parent = parse(traceparent)
-    return None if parent is None else trace.set_span_in_context(NonRecordingSpan(parent))
-
-
 def current_traceparent() -> str | None:
     """The current span's ``traceparent``, if there is a valid current span."""
     context = trace.get_current_span().get_span_context()
@@ -87,11 +81,6 @@ def derived_span_id(*parts: object) -> int:
 def derived_trace_id(*parts: object) -> int:
     digest = hashlib.blake2b("\0".join(map(str, parts)).encode(), digest_size=16).digest()
     return int.from_bytes(digest, "big") or 1
-
-
-def new_traceparent() -> str:
-    """A new trace's ``traceparent`` (a root nobody recorded)."""
-    return traceparent_of(SpanContext(_new_trace_id(), _new_span_id(), is_remote=False, trace_flags=_SAMPLED))
 
 
 def start_context(name: str, *, parent: str | None, span_id: int) -> str:
@@ -236,6 +225,11 @@ def _export(
             instrumentation_scope=_SCOPE,
         )
     )
+
+
+def new_span_id() -> int:
+    """A random span id (for a span whose id its children must know before it is recorded)."""
+    return _new_span_id()
 
 
 def _new_span_id() -> int:

@@ -41,7 +41,6 @@ from typing import Any, TypeVar
 
 from sqlalchemy import exc
 
-from stepdance import telemetry
 from stepdance.engine import Engine, TaskFailure
 from stepdance.order import crashpoints, tracing
 from stepdance.order.designs.base import Services
@@ -67,31 +66,25 @@ R = TypeVar("R")
 Handler = Callable[[Any], Awaitable[Any]]
 
 
-def task(fn: Callable[[Any], Awaitable[R]], service: str = "") -> Callable[[Any], Awaitable[R]]:
+def task(fn: Callable[[Any], Awaitable[R]], service: str) -> Callable[[Any], Awaitable[R]]:
     """``fn`` (an operation of ``service``) with its errors as task failures named for Retry and Catch,
     traced as the service's span under the task's."""
 
     @functools.wraps(fn)
     async def run(payload: Any) -> R:
-        if not service or not telemetry.enabled():
-            return await _failures_named(fn, payload)
-        with tracing.operation(service, fn.__name__, tracing.order_id_of(payload)):
-            return await _failures_named(fn, payload)
+        try:
+            with tracing.operation(service, fn.__name__, tracing.order_id_of(payload)):
+                return await fn(payload)
+        except OrderError as error:
+            raise TaskFailure(error.code, error.cause) from None
+        except (InvalidOrder, ValueError, KeyError, TypeError) as error:
+            raise TaskFailure("InvalidInput", f"{type(error).__name__}: {error}") from None
+        except exc.OperationalError as error:
+            # the database is away or locked: nothing was committed, so it is a transient fault to retry
+            cause = str(error.orig or error).splitlines()[0]
+            raise TaskFailure(TransientFailure.code, f"database: {cause}") from None
 
     return run
-
-
-async def _failures_named(fn: Callable[[Any], Awaitable[R]], payload: Any) -> R:
-    try:
-        return await fn(payload)
-    except OrderError as error:
-        raise TaskFailure(error.code, error.cause) from None
-    except (InvalidOrder, ValueError, KeyError, TypeError) as error:
-        raise TaskFailure("InvalidInput", f"{type(error).__name__}: {error}") from None
-    except exc.OperationalError as error:
-        # the database is away or locked: nothing was committed, so it is a transient fault to retry
-        cause = str(error.orig or error).splitlines()[0]
-        raise TaskFailure(TransientFailure.code, f"database: {cause}") from None
 
 
 @dataclass(frozen=True)
