@@ -65,6 +65,8 @@ def test_a_choice_is_drawn_with_its_rules_and_default() -> None:
 def test_the_path_of_an_execution_is_marked_with_its_retries_and_failures() -> None:
     history = [
         {"type": "ExecutionStarted"},
+        {"type": "ChoiceStateEntered", "stateEnteredEventDetails": {"name": "IsPlaced"}},
+        {"type": "ChoiceStateExited", "stateExitedEventDetails": {"name": "IsPlaced"}},
         {"type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "ChargePayment"}},
         {"type": "TaskScheduled"},
         {"type": "TaskFailed"},
@@ -81,7 +83,8 @@ def test_the_path_of_an_execution_is_marked_with_its_retries_and_failures() -> N
     assert marked.node("ReserveStock").mark == "failed"
     assert marked.node("CompleteOrder").mark == ""
     taken = {(e.source, e.target) for e in marked.edges if e.mark == "taken"}
-    assert taken == {(START, "ChargePayment"), ("ChargePayment", "ReserveStock")}
+    assert taken == {(START, "IsPlaced"), ("IsPlaced", "ChargePayment"), ("ChargePayment", "ReserveStock")}
+    assert marked.node("AcceptOrder").mark == ""  # the branch an order placed by the design skips
     text = marked.to_mermaid()
     assert "class n_ReserveStock failed" in text and "n_ChargePayment ==> n_ReserveStock" in text
     assert "class='node retried'" in svg.graph_svg(marked)

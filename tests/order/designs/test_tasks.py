@@ -11,6 +11,7 @@ from stepdance.engine import Engine, TaskFailure
 from stepdance.order import Faults
 from stepdance.order.designs import tasks as t
 from stepdance.order.designs.base import Services, open_services
+from stepdance.order.model import Order
 from stepdance.settings import Settings
 from stepdance.store import open_store
 from tests.order.conftest import Backend
@@ -109,6 +110,24 @@ async def test_a_refund_of_nothing_charged_is_null(handlers: dict[str, t.Handler
     assert await handlers[t.RELEASE]({"orderId": "o-1"}) is None
 
 
+async def test_accept_fills_in_an_order_and_places_it_once(
+    handlers: dict[str, t.Handler], services: Services
+) -> None:
+    accepted = await handlers[t.ACCEPT]({"order": {"orderId": "o-9", "note": "kept"}, "design": "hybrid"})
+    assert accepted["email"] == "o-9@example.com" and accepted["note"] == "kept"
+    assert Order.from_json(accepted).amount_cents > 0
+    again = await handlers[t.ACCEPT]({"order": {"orderId": "o-9", "amountCents": 5}, "design": "hybrid"})
+    assert again["placedAt"] == accepted["placedAt"]  # placed once: the view keeps the first
+    record = services.orders.get("o-9")
+    assert record is not None and record["design"] == "hybrid" and record["status"] == "pending"
+
+
+async def test_accept_without_an_order_id_fails_the_task(handlers: dict[str, t.Handler]) -> None:
+    with pytest.raises(TaskFailure) as failed:
+        await handlers[t.ACCEPT]({"order": {"amountCents": 5}, "design": "orchestrated"})
+    assert failed.value.error == "InvalidInput" and "orderId" in str(failed.value.cause)
+
+
 def test_cancel_reason() -> None:
     assert t.cancel_reason({"reason": "changed my mind"}) == "changed my mind"
     assert t.cancel_reason({"error": {"Error": "States.Timeout"}}) == "States.Timeout"
@@ -119,6 +138,7 @@ def test_one_call_registers_every_resource_on_an_engine(services: Services) -> N
     engine = Engine(store, Settings())
     tasks = t.register_tasks(engine, services)
     assert set(tasks.resources()) == {
+        t.ACCEPT,
         t.CHARGE,
         t.REFUND,
         t.RESERVE,

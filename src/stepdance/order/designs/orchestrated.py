@@ -86,12 +86,15 @@ class Orchestrated:
                 "brackets, wildcards or punctuation such as : / , ;)"
             ) from None
         with tracing.placing(order.order_id, self.name):
-            await self.tasks.place(order, self.name)
+            record = await self.tasks.place(order, self.name)
+            # placedAt tells the definition the view has the order (the intake is for orders started from
+            # outside); placing again gives the same input, so AWS's idempotent start applies
+            started = {**order.to_json(), "placedAt": record["placedAt"]}
             with contextlib.suppress(ExecutionAlreadyExists):  # placed before: its execution carries it on
                 await self.client.start_execution(
                     stateMachineArn=self.machine_arn,
                     name=order.order_id,
-                    input=json.dumps(order.to_json(), separators=(",", ":")),
+                    input=json.dumps(started, separators=(",", ":")),
                 )
 
     async def stop(self) -> None:

@@ -7,6 +7,9 @@
 ==============================  ==============================================  =========================
 resource                        input                                           result
 ==============================  ==============================================  =========================
+``stepdance:orders.accept``      ``{"order", "design"}``: as much of the order   the order, its missing
+                                 as the caller knows (:mod:`..intake`)           fields defaulted, and
+                                                                                 ``placedAt``
 ``stepdance:payment.charge``     the order (``Order.to_json()``; other keys       the charge
                                  are ignored)
 ``stepdance:payment.refund``     ``{"orderId"}``                                 the refund, or null when
@@ -42,7 +45,7 @@ from typing import Any, TypeVar
 from sqlalchemy import exc
 
 from stepdance.engine import Engine, TaskFailure
-from stepdance.order import crashpoints, tracing
+from stepdance.order import crashpoints, intake, tracing
 from stepdance.order.designs.base import Services
 from stepdance.order.designs.commits import GroupCommit
 from stepdance.order.model import (
@@ -54,6 +57,7 @@ from stepdance.order.model import (
     TransientFailure,
 )
 
+ACCEPT = "stepdance:orders.accept"
 CHARGE = "stepdance:payment.charge"
 REFUND = "stepdance:payment.refund"
 RESERVE = "stepdance:inventory.reserve"
@@ -117,6 +121,7 @@ class SagaTasks:
     def resources(self) -> dict[str, Handler]:
         """Each task resource and its handler."""
         return {
+            ACCEPT: task(self.accept, "orders"),
             CHARGE: task(self.charge, "payment"),
             REFUND: task(self.refund, "payment"),
             RESERVE: task(self.reserve, "inventory"),
@@ -125,6 +130,14 @@ class SagaTasks:
             COMPLETE: task(self.complete, "orders"),
             CANCEL: task(self.cancel, "orders"),
         }
+
+    async def accept(self, payload: Any) -> dict[str, Any]:
+        """The order the execution was started with, its missing fields defaulted, recorded pending in the
+        orders view unless it is there already (an earlier attempt placed it), with the time it was placed."""
+        order_in = intake.accepted(payload["order"])
+        order, design = Order.from_json(order_in), str(payload["design"])
+        record = await self.calls.orders.run(lambda tx: self.services.orders.place(tx, order, design))
+        return {**order_in, "placedAt": record["placedAt"]}
 
     async def charge(self, payload: Any) -> dict[str, Any]:
         order = Order.from_json(payload)
