@@ -7,10 +7,12 @@ import typer
 from stepdance.cli.conformance import conformance_app
 from stepdance.cli.demo import demo_cmd
 from stepdance.cli.diagram import diagram_cmd
+from stepdance.cli.export import export_app
 from stepdance.cli.recovery import dlq_app, executions_app, orders_app
 from stepdance.cli.report import report_cmd
 from stepdance.cli.run import run_cmd
 from stepdance.cli.scenarios import scenarios_cmd
+from stepdance.cli.serve import serve_cmd
 from stepdance.cli.service import service_cmd
 from stepdance.cli.trace import trace_cmd
 from stepdance.cli.validate import validate_cmd
@@ -52,3 +54,5 @@ app.add_typer(orders_app, name="orders")
 app.command("trace")(trace_cmd)
 app.command("diagram")(diagram_cmd)
 app.command("report")(report_cmd)
+app.command("serve")(serve_cmd)
+app.add_typer(export_app, name="export")

@@ -24,6 +24,7 @@ from stepdance.asl.protocol import (
     TaskStarted,
     TaskSucceeded,
 )
+from stepdance.asl.validate import is_valid, validate_text
 from stepdance.engine import arns, shapes
 from stepdance.engine.errors import (
     ExecutionNotRedrivable,
@@ -53,6 +54,21 @@ T = TypeVar("T")
 MAX_PAYLOAD = 262_144
 ACTIVITY_POLL_SECONDS = 60.0
 MACHINE_CACHE_SECONDS = 1.0
+SYNC_SECONDS = 300.0
+SYNC_KEYS = (
+    "executionArn",
+    "stateMachineArn",
+    "name",
+    "startDate",
+    "stopDate",
+    "status",
+    "input",
+    "inputDetails",
+    "output",
+    "outputDetails",
+    "error",
+    "cause",
+)
 
 
 class Client:
@@ -168,6 +184,53 @@ class Client:
         except StoreError as error:
             raise from_store(error, arn) from error
         return {"executionArn": arn, "startDate": shapes.when(record.start_date)}
+
+    async def start_sync_execution(
+        self,
+        *,
+        stateMachineArn: str,
+        name: str | None = None,
+        input: str | None = None,
+        traceHeader: str | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
+        """Start the execution and answer when it ends, as AWS does for Express workflows; here any
+        state machine may be run this way (a Standard one keeps its history). An execution still running
+        after :data:`SYNC_SECONDS` (AWS's limit for synchronous Express executions) is answered as
+        ``TIMED_OUT`` but runs on."""
+        started = await self.start_execution(
+            stateMachineArn=stateMachineArn, name=name, input=input, traceHeader=traceHeader
+        )
+        arn = str(started["executionArn"])
+        try:
+            record = await self.engine.wait(arn, seconds=SYNC_SECONDS)
+        except TimeoutError:
+            record = await self._store(arn, self.store.describe_execution, arn)
+        shaped = shapes.execution(record)
+        answer = {key: shaped[key] for key in SYNC_KEYS if key in shaped}
+        if answer["status"] == "RUNNING":
+            answer.update(status="TIMED_OUT", stopDate=shapes.when(self.engine.clock()))
+        answer.setdefault("stopDate", shapes.when(record.stop_date or self.engine.clock()))
+        answer["billingDetails"] = {"billedMemoryUsedInMB": 0, "billedDurationInMilliseconds": 0}
+        return answer
+
+    async def validate_state_machine_definition(
+        self, *, definition: str, severity: str = "ERROR", maxResults: int = 0, **_: Any
+    ) -> dict[str, Any]:
+        """Every problem of ``definition`` as AWS's diagnostics (``severity`` WARNING lists warnings too);
+        ``result`` is FAIL when one is an error."""
+        problems = validate_text(definition)
+        shown = [p for p in problems if severity == "WARNING" or p.severity == "ERROR"]
+        limit = maxResults or 100
+        diagnostics = [
+            {"severity": p.severity, "code": p.code, "message": p.message, "location": p.location or "/"}
+            for p in shown[:limit]
+        ]
+        return {
+            "result": "OK" if is_valid(problems) else "FAIL",
+            "diagnostics": diagnostics,
+            "truncated": len(shown) > limit,
+        }
 
     async def _existing(self, arn: str, input_text: str) -> dict[str, Any]:
         """The original answer when the same name and input are started again while it runs (AWS's

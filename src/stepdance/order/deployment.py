@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from stepdance import telemetry
 from stepdance.bus import Backoff, Bus, open_catalog
 from stepdance.bus.transports import Transport, TransportError, open_transport
-from stepdance.engine import Engine
+from stepdance.engine import Client, Engine
 from stepdance.order.channels import Channel, ChannelError
 from stepdance.order.db import ServiceDbError
 from stepdance.order.designs import choreography_subscriptions
@@ -115,6 +115,69 @@ async def open_design(
             stack.push_async_callback(stop_engine)
         stack.callback(telemetry.flush)  # last: the spans of everything stopped above are on disk
         yield Running(design, services, settings, where)
+
+
+@dataclass
+class RunningAll:
+    """The three designs on one engine and one bus, over one set of services (``stepdance serve``)."""
+
+    designs: dict[str, Design]
+    services: Services
+    engine: Engine
+    bus: Bus
+    settings: Settings
+    where: dict[str, str] = field(default_factory=dict)
+
+
+@asynccontextmanager
+async def open_designs(
+    settings: Settings, *, prepare: Callable[[Services], Any] | None = None
+) -> AsyncIterator[RunningAll]:
+    """Every design started on ``settings``' URLs, sharing the engine (and its worker), the bus and the
+    services; stopped and closed on exit. ``prepare`` as for :func:`open_design`."""
+    make_data_dir(settings)
+    await check_reachable(
+        [
+            (what, url)
+            for what, url in (
+                ("the services' databases", settings.services or ""),
+                ("the engine store", settings.store),
+                ("the bus", settings.bus),
+                ("the bus catalog", settings.catalog),
+            )
+            if url
+        ]
+    )
+    async with AsyncExitStack() as stack:
+        services = _guarded(
+            "the services' databases", lambda: open_services(settings.services, settings.data_dir)
+        )
+        stack.callback(services.dispose)
+        if prepare is not None:
+            prepare(services)
+        where = {"services": settings.services or str(settings.data_dir.resolve())}
+        store = _guarded(f"the engine store at {settings.store}", lambda: open_store(settings.store))
+        stack.callback(store.close)
+        where["store"] = settings.store
+        engine = Engine(store, settings)
+        await engine.start()
+        stop_engine = _once(engine.stop)
+        stack.push_async_callback(stop_engine)
+        bus = open_bus(settings, stack, where)
+        bus.engine_client = Client(engine)  # rules may target state machines: the bus starts executions
+        await _started("the bus", bus.start, settings.bus)
+        stack.push_async_callback(bus.stop)
+        designs: dict[str, Design] = {
+            "orchestrated": Orchestrated(services, engine, settings),
+            "choreographed": Choreographed(services, bus, owns_bus=False),
+            "hybrid": Hybrid(services, engine, bus, settings),
+        }
+        for name, design in designs.items():
+            await _started(f"the {name} design", design.start, "")
+            stack.push_async_callback(design.stop)
+        stack.push_async_callback(stop_engine)  # before the designs let go of the services, as above
+        stack.callback(telemetry.flush)
+        yield RunningAll(designs, services, engine, bus, settings, where)
 
 
 def _once(stop: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:

@@ -1,0 +1,144 @@
+"""``stepdance serve``: the three designs on one engine and one bus, behind the AWS-compatible API.
+
+What a boto3 user finds there: the state machines ``stepdance-order-saga`` (orchestrated) and
+``stepdance-order-saga-hybrid``, whose executions run the saga (``{"orderId": ...}`` is a whole order: see
+:mod:`stepdance.order.intake`); the event buses ``stepdance-choreographed`` and the hybrid's, with the
+services' rules; and on the ``default`` bus a rule that turns an ``OrderCreated`` event from ``orders`` into a
+choreographed order. Anything else they create (state machines with their own activities, buses, rules,
+archives) lives beside these, in the same stores.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import uvicorn
+
+from stepdance.api.app import ApiConfig, create_app
+from stepdance.bus import Client as EventsClient
+from stepdance.engine import Client as StepFunctionsClient
+from stepdance.order.deployment import open_designs
+from stepdance.order.designs.base import Services
+from stepdance.order.designs.choreographed import Choreographed
+from stepdance.order.designs.choreography_intake import subscribe_intake
+from stepdance.order.workload import PLENTY_SKU, SCARCE_SKU
+from stepdance.settings import Settings
+
+DEFAULT_STOCK = {PLENTY_SKU: 1_000_000, SCARCE_SKU: 100}
+KEYS_VARIABLE = "STEPDANCE_API_KEYS"
+
+
+class ServeError(Exception):
+    """``stepdance serve`` cannot start as asked; the message says why and what to do."""
+
+
+def parse_keys(pairs: list[str], env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Access keys from ``ID:SECRET`` pairs, the flags' and then ``STEPDANCE_API_KEYS``'s (comma-separated)."""
+    env = os.environ if env is None else env
+    given = list(pairs) + [p for p in env.get(KEYS_VARIABLE, "").split(",") if p.strip()]
+    keys: dict[str, str] = {}
+    for pair in given:
+        key_id, sep, secret = pair.strip().partition(":")
+        if not sep or not key_id or not secret:
+            raise ServeError(f"an access key must be ID:SECRET, not {pair.strip()!r}")
+        keys[key_id] = secret
+    return keys
+
+
+def parse_stock(pairs: list[str]) -> dict[str, int]:
+    """``SKU=UNITS`` pairs."""
+    stock: dict[str, int] = {}
+    for pair in pairs:
+        sku, sep, units = pair.partition("=")
+        if not sep or not sku or not units.strip().isdigit():
+            raise ServeError(f"--stock takes SKU=UNITS (a whole number), not {pair!r}")
+        stock[sku] = int(units)
+    return stock
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_auth(host: str, keys: Mapping[str, str]) -> None:
+    """Beyond loopback, anyone who reaches the port could start executions: auth must be on."""
+    if not keys and not is_loopback(host):
+        raise ServeError(
+            f"binding to {host} needs access keys (auth is on beyond loopback): give --access-key ID:SECRET "
+            f"or {KEYS_VARIABLE}=ID:SECRET, and sign with them (boto3 does with those credentials)"
+        )
+
+
+def stock_unless_known(stock: Mapping[str, int]) -> Callable[[Services], None]:
+    """Stock the SKUs the inventory has never seen; levels already there (a restart) are kept."""
+
+    def prepare(services: Services) -> None:
+        known = services.inventory.stock_levels()
+        missing = {sku: units for sku, units in stock.items() if sku not in known}
+        if missing:
+            services.inventory.set_stock(missing)
+
+    return prepare
+
+
+async def serve(
+    settings: Settings,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    keys: Mapping[str, str] | None = None,
+    stock: Mapping[str, int] | None = None,
+    on_ready: Callable[[int], Any] | None = None,
+) -> None:
+    """Serve until SIGINT/SIGTERM; ``on_ready`` is called with the port once it accepts connections (port
+    0 picks a free one)."""
+    keys = dict(keys or {})
+    check_auth(host, keys)
+    prepare = stock_unless_known(DEFAULT_STOCK if stock is None else stock)
+    async with open_designs(settings, prepare=prepare) as running:
+        choreographed = running.designs["choreographed"]
+        assert isinstance(choreographed, Choreographed)
+        await subscribe_intake(choreographed)
+        clients = {"stepfunctions": StepFunctionsClient(running.engine), "events": EventsClient(running.bus)}
+        app = create_app(clients, ApiConfig(keys=keys))
+        config = uvicorn.Config(
+            app, host=host, port=port, log_level="warning", lifespan="off", access_log=False
+        )
+        sock = _bound(host, port)
+        server = _Server(config, lambda: on_ready(sock.getsockname()[1]) if on_ready else None)
+        await server.serve(sockets=[sock])
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling when it listens (it has no hook of its own for that)."""
+
+    def __init__(self, config: uvicorn.Config, listening: Callable[[], Any]) -> None:
+        super().__init__(config)
+        self.listening = listening
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self.listening()
+
+
+def _bound(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise ServeError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    sock.set_inheritable(True)
+    return sock

@@ -1,0 +1,54 @@
+"""``stepdance serve``: the AWS-compatible API (Step Functions and EventBridge) over the three designs.
+
+Point boto3 at it with ``endpoint_url`` (docs/aws.md)::
+
+    stepdance serve                              # http://127.0.0.1:8080, no auth (loopback only)
+    stepdance serve --host 0.0.0.0 --access-key AKIDLOCAL:secret   # beyond loopback, SigV4 is required
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import typer
+from rich.console import Console
+
+from stepdance.api.server import ServeError, parse_keys, parse_stock, serve
+from stepdance.order.deployment import DeploymentError
+from stepdance.settings import Settings
+
+
+def serve_cmd(
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="Address to listen on (beyond loopback needs keys)."
+    ),
+    port: int = typer.Option(8080, "--port", help="Port to listen on (0: any free port)."),
+    access_key: list[str] = typer.Option(
+        [], "--access-key", help="ID:SECRET an AWS client signs with (repeatable); turns SigV4 auth on."
+    ),
+    stock: list[str] = typer.Option(
+        [], "--stock", help="SKU=UNITS to stock when the inventory has never seen the SKU (repeatable)."
+    ),
+) -> None:
+    """Serve the Step Functions and EventBridge APIs (AWS's JSON protocol) until Ctrl-C."""
+    console = Console(stderr=True, soft_wrap=True)
+    settings = Settings.from_env()
+    try:
+        keys = parse_keys(access_key)
+        levels = parse_stock(stock) if stock else None
+
+        def ready(bound: int) -> None:
+            auth = f"SigV4 with {len(keys)} access key(s)" if keys else "no auth (loopback)"
+            console.print(
+                f"stepdance serving the Step Functions and EventBridge APIs on http://{host}:{bound} ({auth})"
+            )
+            console.print(
+                f"data in {settings.data_dir.resolve()}; boto3: endpoint_url='http://{host}:{bound}'"
+            )
+
+        asyncio.run(serve(settings, host=host, port=port, keys=keys, stock=levels, on_ready=ready))
+    except (ServeError, DeploymentError) as error:
+        console.print(f"error: {error}", markup=False)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        pass

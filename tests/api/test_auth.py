@@ -1,0 +1,109 @@
+"""SigV4 on the wire: with access keys configured, only requests signed with one of them are served, and a
+refused request stores nothing. Beyond loopback, ``stepdance serve`` will not start without keys."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from botocore.exceptions import ClientError
+
+from stepdance.api.server import ServeError, check_auth, is_loopback, parse_keys, parse_stock
+from tests.api.served import ACCESS_KEY, SECRET_KEY, Served, serving
+
+ROLE = "arn:aws:iam::123456789012:role/test"
+PASS = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with serving(
+        tmp_path_factory.mktemp("guarded"),
+        "--access-key",
+        f"{ACCESS_KEY}:{SECRET_KEY}",
+        env={"STEPDANCE_API_KEYS": "AKIDSECOND:second-secret"},
+    ) as server:
+        yield server
+
+
+def names(served: Served) -> set[str]:
+    return {m["name"] for m in served.client("stepfunctions").list_state_machines()["stateMachines"]}
+
+
+def code_of(call: Any) -> str:
+    with pytest.raises(ClientError) as refused:
+        call()
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    return str(refused.value.response["Error"]["Code"])
+
+
+def test_a_request_signed_with_a_configured_key_is_served(guarded: Served) -> None:
+    name = f"ok-{uuid.uuid4().hex[:6]}"
+    guarded.client("stepfunctions").create_state_machine(name=name, definition=PASS, roleArn=ROLE)
+    other = guarded.client("stepfunctions", key="AKIDSECOND", secret="second-secret")
+    assert name in {m["name"] for m in other.list_state_machines()["stateMachines"]}
+    events = guarded.client("events")
+    assert (
+        events.put_events(Entries=[{"Source": "s", "DetailType": "d", "Detail": "{}"}])["FailedEntryCount"]
+        == 0
+    )
+
+
+def test_a_wrong_secret_or_an_unknown_key_is_refused_and_stores_nothing(guarded: Served) -> None:
+    name = f"no-{uuid.uuid4().hex[:6]}"
+    wrong = guarded.client("stepfunctions", secret="not-the-secret")
+    create = {"name": name, "definition": PASS, "roleArn": ROLE}
+    assert code_of(lambda: wrong.create_state_machine(**create)) == "InvalidSignatureException"
+    stranger = guarded.client("stepfunctions", key="AKIDNOBODY")
+    assert code_of(lambda: stranger.create_state_machine(**create)) == "UnrecognizedClientException"
+    assert name not in names(guarded)
+
+
+def test_an_unsigned_request_is_refused(guarded: Served) -> None:
+    response = httpx.post(
+        guarded.url + "/",
+        content=b"{}",
+        headers={
+            "X-Amz-Target": "AWSStepFunctions.ListStateMachines",
+            "Content-Type": "application/x-amz-json-1.0",
+        },
+        timeout=10,
+    )
+    assert response.status_code == 400
+    assert response.json()["__type"] == "MissingAuthenticationTokenException"
+    assert httpx.get(guarded.url + "/health", timeout=10).json()["auth"] is True
+
+
+def test_binding_beyond_loopback_without_keys_refuses_to_start(tmp_path: Path) -> None:
+    finished = subprocess.run(
+        [sys.executable, "-m", "stepdance.cli", "serve", "--host", "0.0.0.0", "--port", "0"],
+        env={"STEPDANCE_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert finished.returncode == 2
+    assert "needs access keys" in finished.stderr and "Traceback" not in finished.stderr
+    assert not (tmp_path / "engine.db").exists()  # refused before anything was opened
+
+
+def test_keys_and_stock_are_parsed_with_errors_that_name_the_value() -> None:
+    assert parse_keys(["A:s1"], {"STEPDANCE_API_KEYS": "B:s2, C:s:3"}) == {"A": "s1", "B": "s2", "C": "s:3"}
+    with pytest.raises(ServeError, match="'nokey'"):
+        parse_keys(["nokey"], {})
+    assert parse_stock(["sku-a=5"]) == {"sku-a": 5}
+    with pytest.raises(ServeError, match="'sku-a=many'"):
+        parse_stock(["sku-a=many"])
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("example.com")
+    check_auth("127.0.0.1", {})
+    check_auth("0.0.0.0", {"A": "s"})
+    with pytest.raises(ServeError):
+        check_auth("10.0.0.1", {})
