@@ -1,4 +1,4 @@
-"""What the exported functions run, on SQLite files and a fake EventBridge client: no AWS, no network."""
+"""What the exported functions run, on SQLite files, publishing with boto3 to ``stepdance serve`` in AWS's place."""
 
 from __future__ import annotations
 
@@ -16,27 +16,38 @@ from stepdance.order.designs import choreography_subscriptions as chor
 from stepdance.order.designs import hybrid
 from stepdance.order.designs.tasks import CHARGE
 from stepdance.order.model import DECLINED_CARD
+from tests.api.served import Served, serving
 from tests.order.helpers import order
 
 
-class FakeEvents:
-    """An ``events`` client that accepts every entry."""
+class RecordingEvents:
+    """A boto3 ``events`` client pointed at a real ``stepdance serve`` (AWS's stand-in here), keeping the
+    entries it put."""
 
-    def __init__(self) -> None:
+    def __init__(self, client: Any) -> None:
+        self.client = client
         self.entries: list[dict[str, Any]] = []
 
     def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        answer: dict[str, Any] = self.client.put_events(Entries=Entries)
+        assert answer["FailedEntryCount"] == 0 and all(e.get("EventId") for e in answer["Entries"])
         self.entries += Entries
-        return {"FailedEntryCount": 0, "Entries": [{"EventId": f"e-{len(self.entries)}"} for _ in Entries]}
+        return answer
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with serving(tmp_path_factory.mktemp("eventbridge")) as server:
+        yield server
 
 
 @pytest.fixture
-def events() -> FakeEvents:
-    return FakeEvents()
+def events(served: Served) -> RecordingEvents:
+    return RecordingEvents(served.client("events"))
 
 
 @pytest.fixture
-def runtime(tmp_path: Path, events: FakeEvents) -> Iterator[Runtime]:
+def runtime(tmp_path: Path, events: RecordingEvents) -> Iterator[Runtime]:
     found = Runtime(
         f"sqlite:///{tmp_path}",
         tmp_path,
@@ -74,7 +85,7 @@ def test_a_task_failure_is_raised_under_its_asl_error_name(runtime: Runtime) -> 
     assert type(raised.value).__name__ == "PaymentDeclined"  # what Retry and Catch match
 
 
-def test_a_reaction_publishes_its_facts_once(runtime: Runtime, events: FakeEvents) -> None:
+def test_a_reaction_publishes_its_facts_once(runtime: Runtime, events: RecordingEvents) -> None:
     placed = envelope("ev-1", chor.ORDERS_SOURCE, chor.ORDER_PLACED, {"order": order("o-1").to_json()})
     runtime.react("payment", placed)
     runtime.react("payment", placed)  # EventBridge delivers at least once
@@ -84,7 +95,7 @@ def test_a_reaction_publishes_its_facts_once(runtime: Runtime, events: FakeEvent
     assert json.loads(entry["Detail"])["charge"]["orderId"] == "o-1"
 
 
-def test_placing_an_order_publishes_order_placed(runtime: Runtime, events: FakeEvents) -> None:
+def test_placing_an_order_publishes_order_placed(runtime: Runtime, events: RecordingEvents) -> None:
     record = runtime.place_order(order("o-1").to_json())
     assert record is not None and record["status"] == "pending"
     assert [e["DetailType"] for e in events.entries] == [chor.ORDER_PLACED]
