@@ -12,7 +12,7 @@ from tests.api.served import Served, serving
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """One server per test module (starting one takes about a second); tests name what they create
     uniquely, so they do not see each other's resources."""
-    with serving(tmp_path_factory.mktemp("served")) as server:
+    with serving(tmp_path_factory.mktemp("served"), "--handlers", "tests.api.user_handlers") as server:
         yield server
 
 

@@ -125,6 +125,18 @@ def test_start_sync_execution_answers_when_it_ends(served: Served) -> None:
     assert answer["stopDate"] >= answer["startDate"]
 
 
+def test_a_lambda_arn_runs_the_handler_the_server_was_given(served: Served) -> None:
+    sfn = served.client("stepfunctions", inject_host_prefix=False)
+    greet = "arn:aws:lambda:us-east-1:123456789012:function:greet"
+    definition = json.dumps(
+        {"StartAt": "G", "States": {"G": {"Type": "Task", "Resource": greet, "End": True}}}
+    )
+    answer = sfn.start_sync_execution(
+        stateMachineArn=machine(sfn, definition), input=json.dumps({"name": "ann"})
+    )
+    assert json.loads(answer["output"]) == {"greeting": "hello ann"}
+
+
 def test_stop_and_list_executions_by_status(sfn: Any) -> None:
     waits = json.dumps({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": True}}})
     arn = machine(sfn, waits)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from stepdance.cli.worker import load_handlers
 from stepdance.engine import Engine
+from stepdance.engine.handlers import load_handlers
 from stepdance.store import open_store
 from tests.engine.crash_harness import Workers, wait_until
 from tests.engine.test_crash import LONG, start_executions

@@ -21,6 +21,8 @@ import uvicorn
 from stepdance.api.app import ApiConfig, create_app
 from stepdance.bus import Client as EventsClient
 from stepdance.engine import Client as StepFunctionsClient
+from stepdance.engine import Engine
+from stepdance.engine.handlers import load_handlers
 from stepdance.order.deployment import open_designs
 from stepdance.order.designs.base import Services
 from stepdance.order.designs.choreographed import Choreographed
@@ -98,9 +100,11 @@ async def serve(
     keys: Mapping[str, str] | None = None,
     stock: Mapping[str, int] | None = None,
     on_ready: Callable[[int], Any] | None = None,
+    handlers: str | None = None,
 ) -> None:
     """Serve until SIGINT/SIGTERM; ``on_ready`` is called with the port once it accepts connections (port
-    0 picks a free one)."""
+    0 picks a free one). ``handlers``: a module whose task handlers the engine serves besides the saga's
+    (see :func:`stepdance.engine.handlers.load_handlers`)."""
     keys = dict(keys or {})
     check_auth(host, keys)
     prepare = stock_unless_known(DEFAULT_STOCK if stock is None else stock)
@@ -108,6 +112,8 @@ async def serve(
         choreographed = running.designs["choreographed"]
         assert isinstance(choreographed, Choreographed)
         await subscribe_intake(choreographed)
+        if handlers:
+            _load(running.engine, handlers)
         clients = {"stepfunctions": StepFunctionsClient(running.engine), "events": EventsClient(running.bus)}
         app = create_app(clients, ApiConfig(keys=keys))
         config = uvicorn.Config(
@@ -129,6 +135,13 @@ class _Server(uvicorn.Server):
         await super().startup(sockets)
         if self.started:
             self.listening()
+
+
+def _load(engine: Engine, module: str) -> None:
+    try:
+        load_handlers(engine, module)
+    except ImportError as error:
+        raise ServeError(f"cannot load --handlers {module}: {error}") from None
 
 
 def _bound(host: str, port: int) -> socket.socket:

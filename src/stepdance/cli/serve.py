@@ -26,6 +26,9 @@ def serve_cmd(
     access_key: list[str] = typer.Option(
         [], "--access-key", help="ID:SECRET an AWS client signs with (repeatable); turns SigV4 auth on."
     ),
+    handlers: str = typer.Option(
+        None, "--handlers", help="Module whose register(engine) (or HANDLERS dict) serves task resources."
+    ),
     stock: list[str] = typer.Option(
         [], "--stock", help="SKU=UNITS to stock when the inventory has never seen the SKU (repeatable)."
     ),
@@ -46,7 +49,9 @@ def serve_cmd(
                 f"data in {settings.data_dir.resolve()}; boto3: endpoint_url='http://{host}:{bound}'"
             )
 
-        asyncio.run(serve(settings, host=host, port=port, keys=keys, stock=levels, on_ready=ready))
+        asyncio.run(
+            serve(settings, host=host, port=port, keys=keys, stock=levels, on_ready=ready, handlers=handlers)
+        )
     except (ServeError, DeploymentError) as error:
         console.print(f"error: {error}", markup=False)
         raise typer.Exit(2) from None

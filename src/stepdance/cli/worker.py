@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import signal
 from typing import TYPE_CHECKING, Any
 
 import typer
 
 from stepdance.bus.transports import TransportError
+from stepdance.engine.handlers import load_handlers
 from stepdance.order.db import ServiceDbError
 from stepdance.order.deployment import DeploymentError, check_reachable, make_data_dir, open_bus
 from stepdance.settings import Settings
@@ -47,19 +47,6 @@ def worker_cmd(
     except DeploymentError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
-
-
-def load_handlers(engine: Engine, module_name: str) -> int:
-    """Register the handlers ``module_name`` provides; how many resources it registered."""
-    module = importlib.import_module(module_name)
-    before = len(engine.handlers)
-    register = getattr(module, "register", None)
-    if callable(register):
-        register(engine)
-    else:
-        for resource, fn in getattr(module, "HANDLERS", {}).items():
-            engine.register(resource, fn)
-    return len(engine.handlers) - before
 
 
 async def run_worker(settings: Settings, handlers: str | None, *, saga: bool = False) -> None:

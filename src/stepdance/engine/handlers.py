@@ -13,15 +13,19 @@ then comes back wrapped in ``Payload`` as the Lambda integration returns it).
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stepdance.asl import errors
 from stepdance.asl.history import to_json
 from stepdance.asl.protocol import InvokeTask, Signal, TaskFailed, TaskSucceeded
+
+if TYPE_CHECKING:
+    from stepdance.engine.runtime import Engine
 
 Handler = Callable[..., Any]
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
@@ -147,3 +151,16 @@ def failed(context: TaskContext, exc: Exception) -> Signal:
         return TaskFailed(context.task_id, exc.error, exc.cause)
     # A handler's own bug fails the task, as an unhandled Lambda error does.
     return TaskFailed(context.task_id, type(exc).__name__, str(exc))
+
+
+def load_handlers(engine: Engine, module_name: str) -> int:
+    """Register the handlers ``module_name`` provides; how many resources it registered."""
+    module = importlib.import_module(module_name)
+    before = len(engine.handlers)
+    register = getattr(module, "register", None)
+    if callable(register):
+        register(engine)
+    else:
+        for resource, fn in getattr(module, "HANDLERS", {}).items():
+            engine.register(resource, fn)
+    return len(engine.handlers) - before
