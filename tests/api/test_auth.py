@@ -15,7 +15,6 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
-from stepdance.api.server import ServeError, check_auth, is_loopback, parse_keys, parse_stock
 from tests.api.served import ACCESS_KEY, SECRET_KEY, Served, serving
 
 ROLE = "arn:aws:iam::123456789012:role/test"
@@ -92,18 +91,3 @@ def test_binding_beyond_loopback_without_keys_refuses_to_start(tmp_path: Path) -
     assert finished.returncode == 2
     assert "needs access keys" in finished.stderr and "Traceback" not in finished.stderr
     assert not (tmp_path / "engine.db").exists()  # refused before anything was opened
-
-
-def test_keys_and_stock_are_parsed_with_errors_that_name_the_value() -> None:
-    assert parse_keys(["A:s1"], {"STEPDANCE_API_KEYS": "B:s2, C:s:3"}) == {"A": "s1", "B": "s2", "C": "s:3"}
-    with pytest.raises(ServeError, match="'nokey'"):
-        parse_keys(["nokey"], {})
-    assert parse_stock(["sku-a=5"]) == {"sku-a": 5}
-    with pytest.raises(ServeError, match="'sku-a=many'"):
-        parse_stock(["sku-a=many"])
-    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
-    assert not is_loopback("0.0.0.0") and not is_loopback("example.com")
-    check_auth("127.0.0.1", {})
-    check_auth("0.0.0.0", {"A": "s"})
-    with pytest.raises(ServeError):
-        check_auth("10.0.0.1", {})
