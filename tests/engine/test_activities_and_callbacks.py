@@ -121,3 +121,14 @@ async def test_a_callback_failure_is_caught(engine: Engine, client: Client) -> N
     record = await engine.wait(started["executionArn"], seconds=10)
     assert record.status == "SUCCEEDED"
     assert json.loads(record.output or "")["why"] == {"Error": "Rejected", "Cause": "no budget"}
+
+
+async def test_ending_the_polls_answers_a_waiting_long_poll_with_no_task(client: Client) -> None:
+    activity, _ = await activity_machine(client)
+    client.activity_poll_seconds = 60.0
+    poll = asyncio.create_task(client.get_activity_task(activityArn=activity))
+    await asyncio.sleep(0.1)  # the poll is waiting (nothing to observe: it holds no task)
+    assert not poll.done()
+    client.end_polls()  # what stepdance serve does on SIGTERM
+    assert await asyncio.wait_for(poll, 5) == {}
+    assert await client.get_activity_task(activityArn=activity) == {}  # and any poll after it

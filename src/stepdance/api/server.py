@@ -10,10 +10,13 @@ archives) lives beside these, in the same stores.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
+import signal
 import socket
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import uvicorn
@@ -32,6 +35,7 @@ from stepdance.settings import Settings
 
 DEFAULT_STOCK = {PLENTY_SKU: 1_000_000, SCARCE_SKU: 100}
 KEYS_VARIABLE = "STEPDANCE_API_KEYS"
+GRACE_SECONDS = 10  # requests still running at SIGTERM get this long before they are cut
 
 
 class ServeError(Exception):
@@ -114,27 +118,58 @@ async def serve(
         await subscribe_intake(choreographed)
         if handlers:
             _load(running.engine, handlers)
-        clients = {"stepfunctions": StepFunctionsClient(running.engine), "events": EventsClient(running.bus)}
+        sfn = StepFunctionsClient(running.engine)
+        clients = {"stepfunctions": sfn, "events": EventsClient(running.bus)}
         app = create_app(clients, ApiConfig(keys=keys))
         config = uvicorn.Config(
-            app, host=host, port=port, log_level="warning", lifespan="off", access_log=False
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+            timeout_graceful_shutdown=GRACE_SECONDS,
         )
         sock = _bound(host, port)
-        server = _Server(config, lambda: on_ready(sock.getsockname()[1]) if on_ready else None)
+        server = _Server(
+            config, lambda: on_ready(sock.getsockname()[1]) if on_ready else None, stopping=sfn.end_polls
+        )
         await server.serve(sockets=[sock])
 
 
 class _Server(uvicorn.Server):
     """uvicorn's server, telling when it listens (it has no hook of its own for that)."""
 
-    def __init__(self, config: uvicorn.Config, listening: Callable[[], Any]) -> None:
+    def __init__(
+        self, config: uvicorn.Config, listening: Callable[[], Any], stopping: Callable[[], Any]
+    ) -> None:
         super().__init__(config)
         self.listening = listening
+        self.stopping = stopping
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         if self.started:
             self.listening()
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """uvicorn's, without raising the signal again once the server has stopped: that would kill the
+        process before the engine, the bus and the services are stopped (leases handed back, outboxes
+        flushed); ``stepdance serve`` ends with exit code 0 after a graceful stop instead."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.stopping()  # long polls answer now, so the connections they hold close before the grace runs out
+        await super().shutdown(sockets)
 
 
 def _load(engine: Engine, module: str) -> None:

@@ -78,6 +78,7 @@ class Client:
         self.settings = engine.settings
         self.activity_poll_seconds = activity_poll_seconds
         self._machines: dict[str, tuple[float, StateMachineRecord]] = {}
+        self._closing = False
 
     async def _store(self, subject: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         try:
@@ -375,9 +376,14 @@ class Client:
                 self.engine.signals_queued()
                 return {"taskToken": task.token, "input": task.input}
             left = deadline - self.engine.clock()
-            if left <= 0:
+            if left <= 0 or self._closing:
                 return {}
             await self.engine.wait_for_activity(arn, min(left, self.settings.poll_seconds))
+
+    def end_polls(self) -> None:
+        """Answer the long polls waiting in :meth:`get_activity_task` with no task, within a poll interval
+        (a server shutting down must not wait a minute for its workers' polls)."""
+        self._closing = True
 
     async def send_task_success(self, *, taskToken: str, output: str) -> dict[str, Any]:
         _check_size("output", output)
