@@ -18,6 +18,9 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from stepdance.order.designs.base import open_service
+from stepdance.order.orders import Orders
+
 STARTED = 60.0  # seconds the server may take to say it listens
 ACCESS_KEY, SECRET_KEY = "AKIDSTEPDANCETEST", "test-secret-key"
 
@@ -27,6 +30,16 @@ class Served:
     url: str
     data_dir: Path
     process: subprocess.Popen[str]
+    services_url: str | None = None  # the services' databases: SQLite files in data_dir unless set
+
+    def orders_record(self, order_id: str) -> dict[str, Any] | None:
+        """The order's record in the orders view, read from the service's own database."""
+        view = open_service("orders", self.services_url, self.data_dir)
+        try:
+            assert isinstance(view, Orders)
+            return view.get(order_id)
+        finally:
+            view.engine.dispose()
 
     def client(self, service: str, *, key: str = ACCESS_KEY, secret: str = SECRET_KEY, **config: Any) -> Any:
         return boto3.client(

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from stepdance.order import orders as orders_view
-from stepdance.order.designs.base import open_service
 from tests.api.served import Served, eventually
 
 ROLE = "arn:aws:iam::123456789012:role/test"
@@ -32,11 +31,7 @@ def create_order(eventbridge: Any, order_id: str) -> Any:
 
 
 def order_record(served: Served, order_id: str) -> dict[str, Any] | None:
-    view = open_service("orders", None, served.data_dir)
-    try:
-        return view.get(order_id)  # type: ignore[union-attr, no-any-return]
-    finally:
-        view.engine.dispose()
+    return served.orders_record(order_id)
 
 
 def test_an_order_created_event_starts_the_choreographed_saga(served: Served, events: Any) -> None:

@@ -12,7 +12,6 @@ import pytest
 from botocore.exceptions import ClientError
 
 from stepdance.order import orders as orders_view
-from stepdance.order.designs.base import open_service
 from tests.api.served import Served, eventually
 
 ROLE = "arn:aws:iam::123456789012:role/test"
@@ -53,11 +52,7 @@ def test_start_execution_on_the_order_state_machine_runs_the_orchestrated_saga(
     assert ended["status"] == "SUCCEEDED", ended
     output = json.loads(ended["output"])
     assert output["orderId"] == order_id and output["order"] == {"status": "completed"}
-    view = open_service("orders", None, served.data_dir)
-    try:
-        record = view.get(order_id)  # type: ignore[union-attr]
-    finally:
-        view.engine.dispose()
+    record = served.orders_record(order_id)
     assert record is not None and record["status"] == orders_view.COMPLETED
     assert record["design"] == "orchestrated"
 
