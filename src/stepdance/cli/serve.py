@@ -14,8 +14,12 @@ import typer
 from rich.console import Console
 
 from stepdance.api.server import ServeError, parse_keys, parse_stock, serve
+from stepdance.engine.arns import make
 from stepdance.order.deployment import DeploymentError
+from stepdance.order.designs.orchestrated import Orchestrated
 from stepdance.settings import Settings
+
+SAGA = Orchestrated.machine_name
 
 
 def serve_cmd(
@@ -41,13 +45,13 @@ def serve_cmd(
         levels = parse_stock(stock) if stock else None
 
         def ready(bound: int) -> None:
-            auth = f"SigV4 with {len(keys)} access key(s)" if keys else "no auth (loopback)"
-            console.print(
-                f"stepdance serving the Step Functions and EventBridge APIs on http://{host}:{bound} ({auth})"
-            )
-            console.print(
-                f"data in {settings.data_dir.resolve()}; boto3: endpoint_url='http://{host}:{bound}'"
-            )
+            auth = f"SigV4, {len(keys)} access key(s)" if keys else "no auth: loopback only"
+            url = f"http://{host}:{bound}"
+            console.print(f"stepdance serving the Step Functions and EventBridge APIs on {url} ({auth})")
+            console.print(f"  data: {settings.data_dir.resolve()}; boto3: endpoint_url='{url}'")
+            console.print(f"  orchestrated saga: start_execution on {make(settings, 'stateMachine', SAGA)}")
+            console.print("  choreographed saga: put_events of OrderCreated from 'orders' on the default bus")
+            console.print("  Ctrl-C stops it; docs/aws.md says what it serves")
 
         asyncio.run(
             serve(settings, host=host, port=port, keys=keys, stock=levels, on_ready=ready, handlers=handlers)
