@@ -46,7 +46,7 @@ def serve_cmd(
 
         def ready(bound: int) -> None:
             auth = f"SigV4, {len(keys)} access key(s)" if keys else "no auth: loopback only"
-            url = f"http://{host}:{bound}"
+            url = f"http://[{host}]:{bound}" if ":" in host else f"http://{host}:{bound}"
             console.print(f"stepdance serving the Step Functions and EventBridge APIs on {url} ({auth})")
             console.print(f"  data: {settings.data_dir.resolve()}; boto3: endpoint_url='{url}'")
             console.print(f"  orchestrated saga: start_execution on {make(settings, 'stateMachine', SAGA)}")
