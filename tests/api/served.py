@@ -31,6 +31,7 @@ class Served:
     data_dir: Path
     process: subprocess.Popen[str]
     services_url: str | None = None  # the services' databases: SQLite files in data_dir unless set
+    armed: float = 0.0  # time.monotonic() when it started listening (and armed any --faults)
 
     def orders_record(self, order_id: str) -> dict[str, Any] | None:
         """The order's record in the orders view, read from the service's own database."""

@@ -91,3 +91,18 @@ def test_binding_beyond_loopback_without_keys_refuses_to_start(tmp_path: Path) -
     assert finished.returncode == 2
     assert "needs access keys" in finished.stderr and "Traceback" not in finished.stderr
     assert not (tmp_path / "engine.db").exists()  # refused before anything was opened
+
+
+def test_the_dashboard_asks_for_the_access_key_and_acts_only_with_it(guarded: Served) -> None:
+    with httpx.Client(base_url=guarded.url, timeout=10) as web:
+        refused = web.get("/dashboard/executions")
+        assert refused.status_code == 401 and refused.headers["www-authenticate"].startswith("Basic")
+        assert web.get("/dashboard/executions", auth=(ACCESS_KEY, "wrong")).status_code == 401
+        assert web.get("/dashboard/executions", auth=("AKIDNOBODY", SECRET_KEY)).status_code == 401
+        page = web.get("/dashboard/demo", auth=(ACCESS_KEY, SECRET_KEY))
+        assert page.status_code == 200
+        token = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        # the page's token alone is not enough: an action needs the key as well
+        act = {"csrf": token, "orders": "1", "confirmed": "yes"}
+        assert web.post("/dashboard/actions/demo", data=act).status_code == 401
+        assert "No demo run yet" in web.get("/dashboard/demo", auth=("AKIDSECOND", "second-secret")).text

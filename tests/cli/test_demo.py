@@ -1,10 +1,13 @@
 """``stepdance demo``: the three designs side by side on the embedded default, from a fresh directory."""
 
+import re
 from pathlib import Path
 
+import httpx
 from typer.testing import CliRunner
 
 from stepdance.cli.main import app
+from tests.api.served import serving
 
 
 def test_demo_runs_the_three_designs_and_finds_the_services_consistent(tmp_path: Path) -> None:
@@ -22,6 +25,13 @@ def test_demo_runs_the_three_designs_and_finds_the_services_consistent(tmp_path:
     assert (report / "report.html").exists() and (report / "report.md").exists()
     assert "recommendation with the default priorities:" in result.output
     assert " ".join(result.output.split()).count("report.html") == 1
+    # the dashboard of a server on the same data directory shows the scenario runs and the report
+    with serving(tmp_path) as served, httpx.Client(base_url=served.url, timeout=30) as web:
+        scenarios = web.get("/dashboard/scenarios").text
+        kept = re.search(r"(\d+) of (\d+) runs kept every invariant", scenarios)
+        assert kept is not None and kept.group(1) == kept.group(2) != "0", scenarios
+        assert scenarios.count('class="status succeeded">passed') == int(kept.group(2))
+        assert web.get("/dashboard/report").text == (report / "report.html").read_text(encoding="utf-8")
 
 
 def test_demo_names_a_data_directory_it_cannot_use(tmp_path: Path) -> None:

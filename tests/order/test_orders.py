@@ -112,3 +112,15 @@ def test_percentile_is_nearest_rank() -> None:
     assert (percentile(values, 50), percentile(values, 99), percentile(values, 100)) == (50.0, 99.0, 100.0)
     assert percentile([], 50) == 0.0
     assert percentile([7.0], 0) == 7.0
+
+
+def test_recent_orders_come_last_placed_first_filtered_and_paged(orders: Orders, clock: Clock) -> None:
+    for i, design in enumerate(["orchestrated", "choreographed", "orchestrated", "hybrid"]):
+        clock.now = 1_000.0 + i
+        orders.place(None, order(f"o-{i}"), design)
+    orders.complete(None, "o-2")
+    assert [o["orderId"] for o in orders.recent()] == ["o-3", "o-2", "o-1", "o-0"]
+    assert [o["orderId"] for o in orders.recent(design="orchestrated")] == ["o-2", "o-0"]
+    assert [o["orderId"] for o in orders.recent(status="completed")] == ["o-2"]
+    first = orders.recent(2)
+    assert [o["orderId"] for o in orders.recent(2, before=first[-1]["placedAt"])] == ["o-1", "o-0"]

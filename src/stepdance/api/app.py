@@ -14,14 +14,14 @@ import inspect
 import logging
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
 
 from stepdance.api import sigv4, wire
 from stepdance.api.errors import RequestEntityTooLargeException
@@ -42,8 +42,11 @@ class ApiConfig:
     max_body: int = MAX_BODY
 
 
-def create_app(clients: Mapping[str, Any], config: ApiConfig | None = None) -> Starlette:
-    """The app over ``clients``: ``{"stepfunctions": engine client, "events": bus client}``."""
+def create_app(
+    clients: Mapping[str, Any], config: ApiConfig | None = None, extra: Sequence[BaseRoute] = ()
+) -> Starlette:
+    """The app over ``clients``: ``{"stepfunctions": engine client, "events": bus client}``; ``extra``:
+    more routes (the dashboard's)."""
     config = config or ApiConfig()
 
     async def aws(request: Request) -> Response:
@@ -52,7 +55,17 @@ def create_app(clients: Mapping[str, Any], config: ApiConfig | None = None) -> S
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "auth": bool(config.keys)})
 
-    return Starlette(routes=[Route("/", aws, methods=["POST"]), Route("/health", health, methods=["GET"])])
+    async def home(request: Request) -> Response:
+        return RedirectResponse("/dashboard/executions", 303)
+
+    return Starlette(
+        routes=[
+            Route("/", aws, methods=["POST"]),
+            Route("/", home, methods=["GET"]),
+            Route("/health", health, methods=["GET"]),
+            *extra,
+        ]
+    )
 
 
 async def _answer(request: Request, clients: Mapping[str, Any], config: ApiConfig) -> Response:

@@ -17,19 +17,24 @@ import signal
 import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 
 from stepdance.api.app import ApiConfig, create_app
+from stepdance.api.dashboard import routes
+from stepdance.api.dashboard.context import Dashboard
 from stepdance.bus import Client as EventsClient
 from stepdance.engine import Client as StepFunctionsClient
 from stepdance.engine import Engine
 from stepdance.engine.handlers import load_handlers
+from stepdance.faults.scenario import ScenarioError, load_scenario
 from stepdance.order.deployment import open_designs
 from stepdance.order.designs.base import Services
 from stepdance.order.designs.choreographed import Choreographed
 from stepdance.order.designs.choreography_intake import subscribe_intake
+from stepdance.order.faults import Faults
 from stepdance.order.workload import PLENTY_SKU, SCARCE_SKU
 from stepdance.settings import Settings
 
@@ -64,6 +69,23 @@ def parse_stock(pairs: list[str]) -> dict[str, int]:
             raise ServeError(f"--stock takes SKU=UNITS (a whole number), not {pair!r}")
         stock[sku] = int(units)
     return stock
+
+
+def faults_of(path: Path) -> Faults:
+    """The error and latency faults of the scenario file ``path`` (its workload and expectations are for
+    ``stepdance scenarios``); ServeError naming the file and line of what is wrong, or of a fault kind
+    that needs the scenario runner (a killed process, a restarted server, a poisoned bus)."""
+    try:
+        scenario = load_scenario(path)
+    except ScenarioError as error:
+        raise ServeError(str(error)) from None
+    other = [f for f in scenario.faults if f.rule is None]
+    if other:
+        where = f"{path}:{other[0].line}" if other[0].line else str(path)
+        raise ServeError(
+            f"{where}: a {other[0].kind} fault needs `stepdance scenarios`; serve takes error and latency faults"
+        )
+    return Faults(rules=scenario.rules, seed=scenario.workload.seed)
 
 
 def is_loopback(host: str) -> bool:
@@ -105,14 +127,53 @@ async def serve(
     stock: Mapping[str, int] | None = None,
     on_ready: Callable[[int], Any] | None = None,
     handlers: str | None = None,
+    faults: Faults | None = None,
 ) -> None:
     """Serve until SIGINT/SIGTERM; ``on_ready`` is called with the port once it accepts connections (port
     0 picks a free one). ``handlers``: a module whose task handlers the engine serves besides the saga's
-    (see :func:`stepdance.engine.handlers.load_handlers`)."""
+    (see :func:`stepdance.engine.handlers.load_handlers`). ``faults``: failures the services suffer while
+    serving (a scenario's error and latency faults, :func:`faults_of`), armed once it listens."""
     keys = dict(keys or {})
     check_auth(host, keys)
     prepare = stock_unless_known(DEFAULT_STOCK if stock is None else stock)
-    async with open_designs(settings, prepare=prepare) as running:
+    sock = _bound(host, port)  # first: a port in use is refused before anything is opened
+    with sock:
+        await _serve(
+            settings,
+            sock,
+            config_of=lambda app: _config(app, host, port),
+            keys=keys,
+            prepare=prepare,
+            on_ready=on_ready,
+            handlers=handlers,
+            faults=faults,
+        )
+
+
+def _config(app: Any, host: str, port: int) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        access_log=False,
+        timeout_graceful_shutdown=GRACE_SECONDS,
+    )
+
+
+async def _serve(
+    settings: Settings,
+    sock: socket.socket,
+    *,
+    config_of: Callable[[Any], uvicorn.Config],
+    keys: Mapping[str, str],
+    prepare: Callable[[Services], None],
+    on_ready: Callable[[int], Any] | None,
+    handlers: str | None,
+    faults: Faults | None,
+) -> None:
+    async with open_designs(settings, prepare=prepare, faults=faults) as running:
         choreographed = running.designs["choreographed"]
         assert isinstance(choreographed, Choreographed)
         await subscribe_intake(choreographed)
@@ -120,20 +181,17 @@ async def serve(
             _load(running.engine, handlers)
         sfn = StepFunctionsClient(running.engine)
         clients = {"stepfunctions": sfn, "events": EventsClient(running.bus)}
-        app = create_app(clients, ApiConfig(keys=keys))
-        config = uvicorn.Config(
-            app,
-            host=host,
-            port=port,
-            log_level="warning",
-            lifespan="off",
-            access_log=False,
-            timeout_graceful_shutdown=GRACE_SECONDS,
-        )
-        sock = _bound(host, port)
-        server = _Server(
-            config, lambda: on_ready(sock.getsockname()[1]) if on_ready else None, stopping=sfn.end_polls
-        )
+        dashboard = Dashboard(sfn, clients["events"], running.services, settings, running.designs, keys=keys)
+        app = create_app(clients, ApiConfig(keys=keys), routes(dashboard))
+        config = config_of(app)
+
+        def listening() -> None:
+            if faults is not None:
+                faults.arm()
+            if on_ready is not None:
+                on_ready(sock.getsockname()[1])
+
+        server = _Server(config, listening, stopping=sfn.end_polls)
         await server.serve(sockets=[sock])
 
 

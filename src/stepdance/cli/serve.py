@@ -9,11 +9,12 @@ Point boto3 at it with ``endpoint_url`` (docs/aws.md)::
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import typer
 from rich.console import Console
 
-from stepdance.api.server import ServeError, parse_keys, parse_stock, serve
+from stepdance.api.server import ServeError, faults_of, parse_keys, parse_stock, serve
 from stepdance.engine.arns import make
 from stepdance.order.deployment import DeploymentError
 from stepdance.order.designs.orchestrated import Orchestrated
@@ -33,6 +34,11 @@ def serve_cmd(
     handlers: str = typer.Option(
         None, "--handlers", help="Module whose register(engine) (or HANDLERS dict) serves task resources."
     ),
+    faults: Path = typer.Option(
+        None,
+        "--faults",
+        help="A scenario file whose error and latency faults the services suffer while serving.",
+    ),
     stock: list[str] = typer.Option(
         [], "--stock", help="SKU=UNITS to stock when the inventory has never seen the SKU (repeatable)."
     ),
@@ -43,6 +49,7 @@ def serve_cmd(
     try:
         keys = parse_keys(access_key)
         levels = parse_stock(stock) if stock else None
+        injected = faults_of(faults) if faults is not None else None
 
         def ready(bound: int) -> None:
             auth = f"SigV4, {len(keys)} access key(s)" if keys else "no auth: loopback only"
@@ -54,7 +61,16 @@ def serve_cmd(
             console.print("  Ctrl-C stops it; docs/aws.md says what it serves")
 
         asyncio.run(
-            serve(settings, host=host, port=port, keys=keys, stock=levels, on_ready=ready, handlers=handlers)
+            serve(
+                settings,
+                host=host,
+                port=port,
+                keys=keys,
+                stock=levels,
+                on_ready=ready,
+                handlers=handlers,
+                faults=injected,
+            )
         )
     except (ServeError, DeploymentError) as error:
         console.print(f"error: {error}", markup=False)

@@ -131,10 +131,10 @@ class RunningAll:
 
 @asynccontextmanager
 async def open_designs(
-    settings: Settings, *, prepare: Callable[[Services], Any] | None = None
+    settings: Settings, *, prepare: Callable[[Services], Any] | None = None, faults: Faults | None = None
 ) -> AsyncIterator[RunningAll]:
     """Every design started on ``settings``' URLs, sharing the engine (and its worker), the bus and the
-    services; stopped and closed on exit. ``prepare`` as for :func:`open_design`."""
+    services; stopped and closed on exit. ``prepare`` and ``faults`` as for :func:`open_design`."""
     make_data_dir(settings)
     await check_reachable(
         [
@@ -150,7 +150,8 @@ async def open_designs(
     )
     async with AsyncExitStack() as stack:
         services = _guarded(
-            "the services' databases", lambda: open_services(settings.services, settings.data_dir)
+            "the services' databases",
+            lambda: open_services(settings.services, settings.data_dir, faults=faults),
         )
         stack.callback(services.dispose)
         if prepare is not None:

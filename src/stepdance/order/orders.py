@@ -150,6 +150,28 @@ class Orders:
         found = {str(status): int(n) for status, n in rows}
         return {status: found.get(status, 0) for status in STATUSES}
 
+    def recent(
+        self,
+        limit: int = 50,
+        *,
+        design: str | None = None,
+        status: str | None = None,
+        before: float | None = None,
+    ) -> list[dict[str, Any]]:
+        """Up to ``limit`` orders, the last placed first; ``before``: placed before that time (the next page
+        starts at the last one's ``placedAt``)."""
+        t = order_table
+        query = select(t).order_by(t.c.placed_at.desc(), t.c.order_id).limit(limit)
+        if design is not None:
+            query = query.where(t.c.design == design)
+        if status is not None:
+            query = query.where(t.c.status == status)
+        if before is not None:
+            query = query.where(t.c.placed_at < before)
+        with reading(self.engine) as conn:
+            rows = conn.execute(query).mappings().all()
+        return [_order_json(row) for row in rows]
+
     def latencies(self, design: str | None = None) -> list[float]:
         """Seconds from placed to decided of every decided order, smallest first."""
         t = order_table
