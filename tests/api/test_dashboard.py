@@ -196,3 +196,43 @@ def test_the_demo_workload_starts_after_confirming_and_reports_each_design(
     finished = page_with(web, "/dashboard/demo", "Finished", seconds=60)
     for design in ("orchestrated", "choreographed", "hybrid"):
         assert re.search(rf"<td>{design}</td><td>\d+</td><td>\d+</td><td>0</td>", finished)
+
+
+def test_a_failed_execution_is_redriven_from_its_page(server: Served, web: httpx.Client) -> None:
+    sfn = server.client("stepfunctions", read_timeout=70)
+    activity = sfn.create_activity(name=f"act-{uuid.uuid4().hex[:6]}")["activityArn"]
+    definition = {"StartAt": "Work", "States": {"Work": {"Type": "Task", "Resource": activity, "End": True}}}
+    machine = sfn.create_state_machine(
+        name=f"redrive-{uuid.uuid4().hex[:6]}", definition=json.dumps(definition), roleArn=ROLE
+    )
+    arn = sfn.start_execution(stateMachineArn=machine["stateMachineArn"])["executionArn"]
+    task = sfn.get_activity_task(activityArn=activity)
+    sfn.send_task_failure(taskToken=task["taskToken"], error="Broken", cause="<i>the worker</i> gave up")
+    eventually(lambda: sfn.describe_execution(executionArn=arn)["status"] == "FAILED")
+    page = web.get(f"/dashboard/execution?arn={quote(arn)}").text
+    assert "&lt;i&gt;the worker&lt;/i&gt; gave up" in page and "<i>the worker" not in page
+    assert 'action="/dashboard/actions/redrive"' in page and 'class="status failed"' in page
+    form = {"csrf": token(page), "arn": arn}
+    assert "from the state where it stopped?" in web.post("/dashboard/actions/redrive", data=form).text
+    done = web.post("/dashboard/actions/redrive", data={**form, "confirmed": "yes"})
+    assert done.status_code == 200 and "Redriven" in done.text
+    described = sfn.describe_execution(executionArn=arn)
+    assert described["status"] == "RUNNING" and described["redriveCount"] == 1
+    again = web.post("/dashboard/actions/redrive", data={**form, "confirmed": "yes"})
+    assert again.status_code == 400 and "ExecutionNotRedrivable" in again.text  # shown, not a crash
+    sfn.stop_execution(executionArn=arn)
+
+
+def test_state_names_of_a_users_machine_are_escaped_in_the_graph_and_tables(
+    server: Served, web: httpx.Client
+) -> None:
+    evil = "<img src=x onerror=alert(3)>"
+    definition = {"StartAt": evil, "States": {evil: {"Type": "Pass", "End": True}}}
+    sfn = server.client("stepfunctions")
+    machine = sfn.create_state_machine(
+        name=f"names-{uuid.uuid4().hex[:6]}", definition=json.dumps(definition), roleArn=ROLE
+    )
+    arn = sfn.start_execution(stateMachineArn=machine["stateMachineArn"])["executionArn"]
+    eventually(lambda: sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED")
+    page = web.get(f"/dashboard/execution?arn={quote(arn)}").text
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(3)&gt;" in page
