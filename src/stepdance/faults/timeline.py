@@ -20,14 +20,29 @@ from stepdance.settings import Settings
 from stepdance.store import open_store
 
 
-async def order_timeline(order_id: str, services: Services, settings: Settings) -> list[dict[str, Any]]:
+async def order_timeline(
+    order_id: str,
+    services: Services,
+    settings: Settings,
+    *,
+    engine: Client | None = None,
+    catalog: Any = None,
+) -> list[dict[str, Any]]:
     """The order's steps, oldest first: ``{"at": epoch seconds, "time": ISO, "where": part, "what": ...}``;
-    empty when no service knows the order."""
+    empty when no service knows the order. ``engine`` (a Step Functions client) and ``catalog`` (the bus's):
+    a process that has them open already (``stepdance serve``) reads through them instead of opening the
+    store and the catalog again for each call."""
     steps = await asyncio.to_thread(_from_services, order_id, services)
     if not steps:
         return []
-    steps += await _from_engine(order_id, settings)
-    steps += await asyncio.to_thread(_from_bus, order_id, settings)
+    if engine is not None:
+        steps += await _from_client(order_id, engine)
+    else:
+        steps += await _from_engine(order_id, settings)
+    if catalog is not None:
+        steps += await asyncio.to_thread(_letters_of, order_id, catalog)
+    else:
+        steps += await asyncio.to_thread(_from_bus, order_id, settings)
     steps.sort(key=lambda s: s["at"])
     for step in steps:
         step["time"] = dt.datetime.fromtimestamp(step["at"], dt.UTC).isoformat(timespec="milliseconds")
@@ -87,32 +102,35 @@ async def _from_engine(order_id: str, settings: Settings) -> list[dict[str, Any]
         return []
     store = open_store(settings.store)
     try:
-        client = Client(Engine(store, settings, worker=False))
-        steps: list[dict[str, Any]] = []
-        for machine in (await client.list_state_machines())["stateMachines"]:
-            arn = execution_of(machine["stateMachineArn"], order_id)
-            try:
-                described = await client.describe_execution(executionArn=arn)
-            except Exception:  # no execution of this machine for the order
-                continue
-            token: str | None = None
-            while True:
-                page = await client.get_execution_history(executionArn=arn, nextToken=token)
-                steps += [_history_step(machine["name"], e) for e in page["events"]]
-                token = page.get("nextToken")
-                if not token:
-                    break
-            if described["status"] != "RUNNING" and "error" in described:
-                steps.append(
-                    _step(
-                        _epoch(described.get("stopDate")),
-                        f"engine {machine['name']}",
-                        f"execution {described['status']}: {described['error']}",
-                    )
-                )
-        return steps
+        return await _from_client(order_id, Client(Engine(store, settings, worker=False)))
     finally:
         store.close()
+
+
+async def _from_client(order_id: str, client: Client) -> list[dict[str, Any]]:
+    steps: list[dict[str, Any]] = []
+    for machine in (await client.list_state_machines())["stateMachines"]:
+        arn = execution_of(machine["stateMachineArn"], order_id)
+        try:
+            described = await client.describe_execution(executionArn=arn)
+        except Exception:  # no execution of this machine for the order
+            continue
+        token: str | None = None
+        while True:
+            page = await client.get_execution_history(executionArn=arn, nextToken=token)
+            steps += [_history_step(machine["name"], e) for e in page["events"]]
+            token = page.get("nextToken")
+            if not token:
+                break
+        if described["status"] != "RUNNING" and "error" in described:
+            steps.append(
+                _step(
+                    _epoch(described.get("stopDate")),
+                    f"engine {machine['name']}",
+                    f"execution {described['status']}: {described['error']}",
+                )
+            )
+    return steps
 
 
 def _history_step(machine: str, event: dict[str, Any]) -> dict[str, Any]:
@@ -134,15 +152,19 @@ def _from_bus(order_id: str, settings: Settings) -> list[dict[str, Any]]:
         return []
     catalog = open_catalog(settings.catalog)
     try:
-        return [
-            _step(
-                letter.created,
-                f"bus {letter.rule}",
-                f"dead letter {letter.id} at {letter.target_id} after {letter.attempts} attempt(s): "
-                f"{letter.error_code}: {letter.error_message}",
-            )
-            for letter in dead_letters(catalog)
-            if order_of(letter.body) == order_id
-        ]
+        return _letters_of(order_id, catalog)
     finally:
         catalog.close()
+
+
+def _letters_of(order_id: str, catalog: Any) -> list[dict[str, Any]]:
+    return [
+        _step(
+            letter.created,
+            f"bus {letter.rule}",
+            f"dead letter {letter.id} at {letter.target_id} after {letter.attempts} attempt(s): "
+            f"{letter.error_code}: {letter.error_message}",
+        )
+        for letter in dead_letters(catalog)
+        if order_of(letter.body) == order_id
+    ]

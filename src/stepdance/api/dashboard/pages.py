@@ -16,6 +16,8 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from stepdance.api.dashboard import views
 from stepdance.api.dashboard.context import Dashboard
 from stepdance.awserror import AwsError
+from stepdance.bus import shapes
+from stepdance.faults import evidence
 from stepdance.faults.timeline import order_timeline
 from stepdance.observe.traces import order_traces
 from stepdance.order.orders import DESIGNS, STATUSES
@@ -187,7 +189,8 @@ async def order_values(dash: Dashboard, order_id: str) -> dict[str, Any] | None:
     record = await asyncio.to_thread(dash.services.orders.get, order_id)
     if record is None:
         return None
-    steps = await order_timeline(order_id, dash.services, dash.settings)
+    catalog = dash.events.catalog
+    steps = await order_timeline(order_id, dash.services, dash.settings, engine=dash.sfn, catalog=catalog)
     traced = await asyncio.to_thread(_traces, dash, order_id)
     if traced:
         steps = sorted(steps + views.bus_steps(traced, record["placedAt"]), key=lambda s: s["at"])
@@ -195,7 +198,7 @@ async def order_values(dash: Dashboard, order_id: str) -> dict[str, Any] | None:
             step.setdefault(
                 "time", datetime.fromtimestamp(step["at"], UTC).isoformat(timespec="milliseconds")
             )
-    letters = [letter for letter in await _letters(dash) if views.letter_mentions(letter, order_id)]
+    letters = await asyncio.to_thread(_letters_of, catalog, order_id)
     execution_arn = None
     machine = views.MACHINE_OF_DESIGN.get(record["design"])
     if machine is not None:
@@ -226,9 +229,13 @@ def _traces(dash: Dashboard, order_id: str) -> list[Any]:
     return order_traces(root, order_id)
 
 
-async def _letters(dash: Dashboard) -> list[dict[str, Any]]:
-    listed = await dash.events.list_dead_letters(Limit=100)
-    return [await dash.events.describe_dead_letter(Id=letter["Id"]) for letter in listed["DeadLetters"]]
+def _letters_of(catalog: Any, order_id: str) -> list[dict[str, Any]]:
+    """The order's dead letters, as DescribeDeadLetter shapes them."""
+    return [
+        shapes.dead_letter(x, full=True)
+        for x in evidence.dead_letters(catalog)
+        if evidence.order_of(x.body) == order_id
+    ]
 
 
 async def order(dash: Dashboard, request: Request) -> Response:

@@ -186,15 +186,6 @@ def design_of(state_machine_arn: str) -> str:
     return DESIGN_OF_MACHINE.get(state_machine_arn.rsplit(":", 1)[-1], "other")
 
 
-def letter_mentions(letter: Mapping[str, Any], order_id: str) -> bool:
-    """Whether a dead letter (DescribeDeadLetter's shape, with Event and Headers) is about the order: its
-    correlation id, or the order's id in the event."""
-    headers = letter.get("Headers") or {}
-    if any(str(v) == order_id for k, v in headers.items() if "correlation" in str(k).lower()):
-        return True
-    return f'"{order_id}"' in str(letter.get("Event", ""))
-
-
 def bus_steps(traces: Sequence[Any], start: float) -> list[dict[str, Any]]:
     """The bus's part of an order's traces (:class:`stepdance.observe.traces.OrderTrace`): each publish and
     each delivery attempt, failed ones with their error, as order steps (``at`` from the trace's first span,
