@@ -44,50 +44,35 @@ async def executions(dash: Dashboard, request: Request) -> Response:
     machines = (await dash.sfn.list_state_machines(maxResults=1000))["stateMachines"]
     arns = {m["name"]: m["stateMachineArn"] for m in machines}
     design = request.query_params.get("design", "")
+    shown: dict[str, Any] = {
+        "machines": machines,
+        "statuses": EXECUTION_STATUSES,
+        "design": design,
+        "choreographed": design == "choreographed",  # no executions: the page says where its orders are
+        "chosen": "",
+        "status": "",
+        "rows": [],
+        "token": None,
+    }
     name = request.query_params.get("machine") or views.MACHINE_OF_DESIGN.get(design, "")
-    if design == "choreographed":
-        return page(
-            dash,
-            request,
-            "executions.html",
-            machines=machines,
-            chosen="",
-            design=design,
-            rows=[],
-            status="",
-            statuses=EXECUTION_STATUSES,
-            token=None,
-            choreographed=True,
-        )
     name = name if name in arns else ("stepdance-order-saga" if "stepdance-order-saga" in arns else "")
+    if shown["choreographed"] or not name:
+        return page(dash, request, "executions.html", **shown)
     status = request.query_params.get("status", "")
-    status = status if status in EXECUTION_STATUSES else ""
-    rows: list[dict[str, Any]] = []
-    token = None
-    if name:
-        asked: dict[str, Any] = {"stateMachineArn": arns[name], "maxResults": PAGE}
-        if status:
-            asked["statusFilter"] = status
-        if request.query_params.get("token"):
-            asked["nextToken"] = request.query_params["token"]
-        try:
-            listed = await dash.sfn.list_executions(**asked)
-        except AwsError as error:
-            return page(dash, request, "missing.html", 400, what=f"{error.code}: {error.message}")
-        rows, token = listed["executions"], listed.get("nextToken")
-    return page(
-        dash,
-        request,
-        "executions.html",
-        machines=machines,
-        chosen=name,
-        design=views.design_of(arns.get(name, "")) if name else design,
-        rows=rows,
-        status=status,
-        statuses=EXECUTION_STATUSES,
-        token=token,
-        choreographed=False,
+    shown.update(
+        chosen=name, design=views.design_of(arns[name]), status=status if status in EXECUTION_STATUSES else ""
     )
+    asked: dict[str, Any] = {"stateMachineArn": arns[name], "maxResults": PAGE}
+    if shown["status"]:
+        asked["statusFilter"] = shown["status"]
+    if request.query_params.get("token"):
+        asked["nextToken"] = request.query_params["token"]
+    try:
+        listed = await dash.sfn.list_executions(**asked)
+    except AwsError as error:
+        return page(dash, request, "missing.html", 400, what=f"{error.code}: {error.message}")
+    shown.update(rows=listed["executions"], token=listed.get("nextToken"))
+    return page(dash, request, "executions.html", **shown)
 
 
 async def execution_values(dash: Dashboard, arn: str) -> dict[str, Any] | None:
