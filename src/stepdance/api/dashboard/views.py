@@ -124,10 +124,7 @@ def timeline_svg(rows: Sequence[StateRow], now: float) -> str:
     end = max([r.exited or now for r in rows] + [start + 0.001])
     scale = (WIDTH - LABEL_WIDTH - 60) / (end - start)
     height = BAR_HEIGHT * len(rows) + 30
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" width="{WIDTH}" height="{height}" '
-        f'viewBox="0 0 {WIDTH} {height}" role="img" aria-label="timeline of the states">'
-    ]
+    parts = [_svg_open(height, "timeline of the states")]
     for i, row in enumerate(rows):
         y = 10 + i * BAR_HEIGHT
         x = LABEL_WIDTH + (row.entered - start) * scale
@@ -139,11 +136,23 @@ def timeline_svg(rows: Sequence[StateRow], now: float) -> str:
             f"<title>{escape(row.name)}: {row.status}{took}</title></rect>"
             f'<text x="{x + w + 4:.1f}" y="{y + 15}" class="took">{escape(took.strip())}</text>'
         )
-    total = (end - start) * 1000
-    parts.append(f'<text x="{LABEL_WIDTH}" y="{height - 4}" class="axis">0 ms</text>')
-    parts.append(f'<text x="{WIDTH - 60}" y="{height - 4}" class="axis">{total:.0f} ms</text>')
-    parts.append("</svg>")
+    parts.append(_svg_close(height, end - start))
     return "".join(parts)
+
+
+def _svg_open(height: int, label: str) -> str:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" width="{WIDTH}" height="{height}" '
+        f'viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{escape(label)}">'
+    )
+
+
+def _svg_close(height: int, seconds: float) -> str:
+    """The time axis (0 to ``seconds``) and the end of the picture."""
+    return (
+        f'<text x="{LABEL_WIDTH}" y="{height - 4}" class="axis">0 ms</text>'
+        f'<text x="{WIDTH - 60}" y="{height - 4}" class="axis">{seconds * 1000:.0f} ms</text></svg>'
+    )
 
 
 def steps_svg(steps: Sequence[Mapping[str, Any]]) -> str:
@@ -156,10 +165,7 @@ def steps_svg(steps: Sequence[Mapping[str, Any]]) -> str:
     end = max([float(s["at"]) for s in steps] + [start + 0.001])
     scale = (WIDTH - LABEL_WIDTH - 40) / (end - start)
     height = BAR_HEIGHT * len(lanes) + 30
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" width="{WIDTH}" height="{height}" '
-        f'viewBox="0 0 {WIDTH} {height}" role="img" aria-label="the order on one timeline">'
-    ]
+    parts = [_svg_open(height, "the order on one timeline")]
     for i, lane in enumerate(lanes):
         parts.append(f'<text x="4" y="{10 + i * BAR_HEIGHT + 15}" class="label">{escape(lane[:24])}</text>')
     for step in steps:
@@ -170,9 +176,7 @@ def steps_svg(steps: Sequence[Mapping[str, Any]]) -> str:
             f'<circle cx="{x:.1f}" cy="{y}" r="6" class="dot {kind}">'
             f"<title>{escape(str(step['where']))}: {escape(str(step['what']))}</title></circle>"
         )
-    parts.append(f'<text x="{LABEL_WIDTH}" y="{height - 4}" class="axis">0 ms</text>')
-    parts.append(f'<text x="{WIDTH - 60}" y="{height - 4}" class="axis">{(end - start) * 1000:.0f} ms</text>')
-    parts.append("</svg>")
+    parts.append(_svg_close(height, end - start))
     return "".join(parts)
 
 
