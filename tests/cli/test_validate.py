@@ -107,3 +107,33 @@ def test_a_directory_or_binary_file_is_unreadable(tmp_path: Path) -> None:
 def test_the_command_needs_a_file() -> None:
     result = _run()
     assert result.exit_code == 2
+
+
+WORKFLOW = """main:
+  params: [args]
+  steps:
+    - charge:
+        call: http.post
+        args:
+          url: ${"http://payment/charges/" + args.orderId}
+        result: paid
+        next: refnd
+    - refund:
+        return: ${paid}
+"""
+
+
+def test_a_workflows_definition_is_validated_with_line_numbers(tmp_path: Path) -> None:
+    path = _write(tmp_path, WORKFLOW, "order.yaml")
+    result = _run(str(path))
+    assert result.exit_code == 1
+    assert "line 9: main.steps[0].charge.next: next names 'refnd'" in " ".join(result.output.split())
+    assert "[UNKNOWN_NEXT]" in result.output
+    as_json = json.loads(_run(str(path), "--json").output)
+    assert as_json["result"] == "FAIL" and as_json["problems"][0]["line"] == 9
+
+
+def test_a_valid_workflows_definition_says_ok(tmp_path: Path) -> None:
+    path = _write(tmp_path, WORKFLOW.replace("next: refnd", "next: refund"), "order.yml")
+    result = _run(str(path))
+    assert result.exit_code == 0 and "valid Cloud Workflows definition" in result.output

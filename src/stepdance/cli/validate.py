@@ -1,4 +1,6 @@
-"""``stepdance validate FILE``: check a state machine definition as ValidateStateMachineDefinition does.
+"""``stepdance validate FILE``: check a state machine definition as ValidateStateMachineDefinition does, or a
+Google Cloud Workflows definition (``.yaml``/``.yml``, or JSON that is shaped like one), each problem with
+its line and path.
 
 Exit codes: 0 when the definition is valid (warnings allowed), 1 when it has errors, 2 when the file
 cannot be read. ``format_*`` functions build the output; ``validate_cmd`` only reads and prints.
@@ -17,9 +19,13 @@ from rich.text import Text
 
 from stepdance.asl.definition import Problem
 from stepdance.asl.validate import is_valid, validate_text
+from stepdance.gcw.syntax import Problem as GcwProblem
+from stepdance.gcw.syntax import looks_like_workflows
+from stepdance.gcw.syntax import validate as validate_workflows
 
 EXIT_INVALID = 1
 EXIT_UNREADABLE = 2
+WORKFLOWS_SUFFIXES = (".yaml", ".yml")  # ASL is JSON; a Workflows definition is YAML (or JSON, recognised)
 # A JSON syntax error's location repeats the whole source (as AWS's parser prints it); only its line and
 # column are worth showing in a terminal.
 _SOURCE_LOCATION = re.compile(r"^\[Source: .*; (line: \d+, column: \d+)\]$", re.DOTALL)
@@ -69,7 +75,9 @@ def _read(path: Path) -> str:
 
 def validate_cmd(
     file: Path = typer.Argument(
-        ..., help="The state machine definition (ASL JSON) to check.", show_default=False
+        ...,
+        help="The definition to check: ASL JSON, or Cloud Workflows YAML/JSON.",
+        show_default=False,
     ),
     as_json: bool = typer.Option(
         False,
@@ -77,9 +85,14 @@ def validate_cmd(
         help="Print the diagnostics as JSON, shaped like ValidateStateMachineDefinition's response.",
     ),
 ) -> None:
-    """Check a state machine definition and print every problem found."""
-    problems = validate_text(_read(file))
+    """Check a state machine definition (ASL JSON) or a Google Cloud Workflows definition (YAML or JSON)
+    and print every problem found."""
+    text = _read(file)
     console = Console(highlight=False, soft_wrap=True)
+    if file.suffix.lower() in WORKFLOWS_SUFFIXES or looks_like_workflows(text):
+        _validate_workflows(file, text, console, as_json=as_json)
+        return
+    problems = validate_text(text)
     if as_json:
         typer.echo(json.dumps(format_json(problems), indent=2))
     else:
@@ -88,4 +101,34 @@ def validate_cmd(
         if is_valid(problems):
             console.print(Text(f"OK: {file} is a valid state machine definition", style="green"))
     if not is_valid(problems):
+        raise typer.Exit(EXIT_INVALID)
+
+
+def format_workflows_problem(problem: GcwProblem) -> Text:
+    """``line N: path: message [CODE]``, the line and code coloured."""
+    text = Text()
+    if problem.line is not None:
+        text.append(f"line {problem.line}", style="cyan")
+        text.append(": ")
+    if problem.path:
+        text.append(problem.path, style="cyan")
+        text.append(": ")
+    text.append(problem.message)
+    text.append(" [")
+    text.append(problem.code, style="bold red")
+    text.append("]")
+    return text
+
+
+def _validate_workflows(file: Path, text: str, console: Console, *, as_json: bool) -> None:
+    problems = validate_workflows(text, str(file))
+    if as_json:
+        shaped = [{"code": p.code, "message": p.message, "line": p.line, "path": p.path} for p in problems]
+        typer.echo(json.dumps({"result": "FAIL" if problems else "OK", "problems": shaped}, indent=2))
+    else:
+        for problem in problems:
+            console.print(format_workflows_problem(problem))
+        if not problems:
+            console.print(Text(f"OK: {file} is a valid Cloud Workflows definition", style="green"))
+    if problems:
         raise typer.Exit(EXIT_INVALID)

@@ -1,0 +1,1 @@
+"""Google Cloud Workflows, the language: pure, no I/O."""
