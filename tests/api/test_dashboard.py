@@ -236,3 +236,19 @@ def test_state_names_of_a_users_machine_are_escaped_in_the_graph_and_tables(
     eventually(lambda: sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED")
     page = web.get(f"/dashboard/execution?arn={quote(arn)}").text
     assert "<img src=x" not in page and "&lt;img src=x onerror=alert(3)&gt;" in page
+
+
+def test_a_long_execution_shows_its_latest_states_and_events(server: Served, web: httpx.Client) -> None:
+    item = {"StartAt": "Touch", "States": {"Touch": {"Type": "Pass", "End": True}}}
+    definition = {"StartAt": "Each", "States": {"Each": {"Type": "Map", "ItemProcessor": item, "End": True}}}
+    sfn = server.client("stepfunctions")
+    machine = sfn.create_state_machine(
+        name=f"long-{uuid.uuid4().hex[:6]}", definition=json.dumps(definition), roleArn=ROLE
+    )
+    arn = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], input=json.dumps(list(range(600))))[
+        "executionArn"
+    ]
+    eventually(lambda: sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED")
+    page = web.get(f"/dashboard/execution?arn={quote(arn)}").text
+    assert "(the latest 500 shown)" in page and "earlier ones are in the history" in page
+    assert page.count("<tr class=") == 500  # one per state row shown

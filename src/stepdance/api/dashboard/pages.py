@@ -24,6 +24,7 @@ from stepdance.order.orders import DESIGNS, STATUSES
 
 EXECUTION_STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
 PAGE = 25
+SHOWN = 500  # rows of a long execution's tables (a history may hold 25,000 events): the latest ones
 
 
 def page(dash: Dashboard, request: Request, template: str, code: int = 200, **values: Any) -> Response:
@@ -87,8 +88,10 @@ async def execution_values(dash: Dashboard, arn: str) -> dict[str, Any] | None:
     return {
         "execution": described,
         "design": views.design_of(described["stateMachineArn"]),
-        "rows": rows,
-        "history": history,
+        "rows": rows[-SHOWN:],
+        "hidden_rows": max(0, len(rows) - SHOWN),
+        "history": history[-SHOWN:],
+        "hidden_events": max(0, len(history) - SHOWN),
         "graph": views.graph(machine["definition"], history, machine["name"]),
         "timeline": views.timeline_svg(rows, time.time()),
         "running": described["status"] == "RUNNING",
