@@ -106,3 +106,11 @@ def test_the_dashboard_asks_for_the_access_key_and_acts_only_with_it(guarded: Se
         act = {"csrf": token, "orders": "1", "confirmed": "yes"}
         assert web.post("/dashboard/actions/demo", data=act).status_code == 401
         assert "No demo run yet" in web.get("/dashboard/demo", auth=("AKIDSECOND", "second-secret")).text
+
+
+def test_the_services_over_http_ask_for_the_access_key_too(guarded: Served) -> None:
+    body = {"orderId": "o-auth"}
+    with httpx.Client(base_url=guarded.url, timeout=10) as web:
+        assert web.post("/services/orders/complete", json=body).status_code == 401
+        answered = web.post("/services/orders/complete", json=body, auth=(ACCESS_KEY, SECRET_KEY))
+        assert answered.status_code == 404 and answered.json()["error"] == "UnknownOrder"

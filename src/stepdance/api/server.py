@@ -25,6 +25,7 @@ import uvicorn
 from stepdance.api.app import ApiConfig, create_app
 from stepdance.api.dashboard import routes
 from stepdance.api.dashboard.context import Dashboard
+from stepdance.api.services import routes as service_routes
 from stepdance.bus import Client as EventsClient
 from stepdance.engine import Client as StepFunctionsClient
 from stepdance.engine import Engine
@@ -34,6 +35,7 @@ from stepdance.order.deployment import open_designs
 from stepdance.order.designs.base import Services
 from stepdance.order.designs.choreographed import Choreographed
 from stepdance.order.designs.choreography_intake import subscribe_intake
+from stepdance.order.designs.orchestrated import Orchestrated
 from stepdance.order.faults import Faults
 from stepdance.order.workload import PLENTY_SKU, SCARCE_SKU
 from stepdance.settings import Settings
@@ -182,7 +184,10 @@ async def _serve(
         sfn = StepFunctionsClient(running.engine)
         clients = {"stepfunctions": sfn, "events": EventsClient(running.bus)}
         dashboard = Dashboard(sfn, clients["events"], running.services, settings, running.designs, keys=keys)
-        app = create_app(clients, ApiConfig(keys=keys), routes(dashboard))
+        orchestrated = running.designs["orchestrated"]
+        assert isinstance(orchestrated, Orchestrated)
+        services = service_routes(orchestrated.tasks.resources(), dashboard.refused)
+        app = create_app(clients, ApiConfig(keys=keys), [*routes(dashboard), *services])
         config = config_of(app)
 
         def listening() -> None:
