@@ -33,13 +33,15 @@ def _stepdance(*args: str, data_dir: Path) -> subprocess.Popen[str]:
 def _ready(process: subprocess.Popen[str], word: str) -> None:
     assert process.stderr is not None
     deadline = time.monotonic() + STARTED
+    said: list[str] = []
     while time.monotonic() < deadline:
         line = process.stderr.readline()
+        said.append(line)
         if word in line:
             return
         if not line and process.poll() is not None:
             break
-    raise AssertionError(f"{process.args} did not start: exit {process.poll()}")
+    raise AssertionError(f"{process.args} did not start: exit {process.poll()}: {''.join(said)}")
 
 
 @pytest.fixture
