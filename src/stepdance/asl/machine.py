@@ -72,18 +72,7 @@ def _second(whole: int) -> str:
 
 def start(definition: Definition, info: ExecutionInfo, input_text: str, now: float) -> Step:
     """Begin an execution: ExecutionStarted, then run until every frame waits or the execution ends."""
-    info_json = {
-        "execution_arn": info.execution_arn,
-        "name": info.name,
-        "state_machine_arn": info.state_machine_arn,
-        "state_machine_name": info.state_machine_name,
-        "role_arn": info.role_arn,
-        "start_time": info.start_time,
-        "redrive_count": info.redrive_count,
-    }
-    if info.trace_header is not None:
-        info_json["trace_header"] = info.trace_header
-    st = ExecState(info=info_json, input_text=input_text)
+    st = ExecState(info=info.to_json(), input_text=input_text)
     run = Run(definition, st, now)
     run.guarded(run.begin)
     return run.finish()

@@ -141,6 +141,21 @@ class ExecutionInfo:
     redrive_count: int = 0
     trace_header: str | None = None  # W3C traceparent of the caller's span: the execution's trace
 
+    def to_json(self) -> dict[str, Json]:
+        """The facts as the snapshot keeps them (``trace_header`` only when there is one)."""
+        shaped: dict[str, Json] = {
+            "execution_arn": self.execution_arn,
+            "name": self.name,
+            "state_machine_arn": self.state_machine_arn,
+            "state_machine_name": self.state_machine_name,
+            "role_arn": self.role_arn,
+            "start_time": self.start_time,
+            "redrive_count": self.redrive_count,
+        }
+        if self.trace_header is not None:
+            shaped["trace_header"] = self.trace_header
+        return shaped
+
 
 RETRY_TIMER = "#retry"  # in the id of every timer that waits before a Retry (the runtime may scale those)
 

@@ -73,18 +73,7 @@ def start(
     env: Mapping[str, str] | None = None,
 ) -> Step:
     """Begin an execution: ExecutionStarted, then run until every thread waits or the execution ends."""
-    info_json: dict[str, Any] = {
-        "execution_arn": info.execution_arn,
-        "name": info.name,
-        "state_machine_arn": info.state_machine_arn,
-        "state_machine_name": info.state_machine_name,
-        "role_arn": info.role_arn,
-        "start_time": info.start_time,
-        "redrive_count": info.redrive_count,
-    }
-    if info.trace_header is not None:
-        info_json["trace_header"] = info.trace_header
-    run = Run(definition, ExecState(info=info_json, input_text=input_text, env=dict(env or {})), now)
+    run = Run(definition, ExecState(info=info.to_json(), input_text=input_text, env=dict(env or {})), now)
     run.begin()
     return run.finish()
 
