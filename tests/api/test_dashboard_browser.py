@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.served import Served, serving
+from tests.api.served import Served, eventually, serving
 
 CHROMIUM = os.environ.get("STEPDANCE_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = (
@@ -57,6 +57,7 @@ def browser() -> Iterator[Any]:
     sync_api = pytest.importorskip("playwright.sync_api")
     global expect
     expect = sync_api.expect
+    expect.set_options(timeout=30_000)  # as the pages' own default: a loaded CI machine is slow to redeliver
     with sync_api.sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         yield launched
@@ -135,6 +136,7 @@ def test_a_failed_order_is_followed_to_its_dead_letter_redriven_and_completes(
             }
         ]
     )
+    eventually(lambda: server.orders_record("web-1"))  # the bus hands the event to the orders service
     page.goto("/dashboard/orders")
     page.get_by_role("link", name="web-1").click()
     # the order's page is live: its dead letter appears once the payment target gives up, without a reload
