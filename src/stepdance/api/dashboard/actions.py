@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from typing import Any
+from urllib.parse import quote
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -126,8 +127,6 @@ async def _run_demo(dash: Dashboard, run: DemoRun) -> None:
 
 
 def _execution_link(arn: str) -> str:
-    from urllib.parse import quote
-
     return f"/dashboard/execution?arn={quote(arn, safe='')}"
 
 

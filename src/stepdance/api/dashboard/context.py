@@ -54,6 +54,8 @@ class Dashboard:
     keys: Mapping[str, str] = field(default_factory=dict)
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     demo: DemoRun = field(default_factory=DemoRun)
+    # the last order page's traces, with the span files' (name, size, mtime) they were read from
+    traces: dict[str, tuple[tuple[tuple[str, int, int], ...], list[Any]]] = field(default_factory=dict)
     templates: Jinja2Templates = field(default_factory=lambda: templates())
 
     def refused(self, request: Request) -> Response | None:

@@ -9,6 +9,7 @@ import json
 import time
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
@@ -134,7 +135,7 @@ async def execution(dash: Dashboard, request: Request) -> Response:
 async def orders(dash: Dashboard, request: Request) -> Response:
     wanted = request.query_params.get("q", "").strip()
     if wanted:
-        return RedirectResponse(f"/dashboard/order?id={_quoted(wanted)}", 303)
+        return RedirectResponse(f"/dashboard/order?id={quote(wanted, safe='')}", 303)
     design = request.query_params.get("design", "")
     status = request.query_params.get("status", "")
     before = request.query_params.get("before", "")
@@ -165,12 +166,6 @@ def _number(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _quoted(text: str) -> str:
-    from urllib.parse import quote
-
-    return quote(text, safe="")
 
 
 async def order_values(dash: Dashboard, order_id: str) -> dict[str, Any] | None:
@@ -209,12 +204,19 @@ TRACES_READ_LIMIT = (
 
 
 def _traces(dash: Dashboard, order_id: str) -> list[Any]:
-    """The order's traces when the span files are small enough to read for a page (they are read whole)."""
+    """The order's traces when the span files are small enough to read for a page (they are read whole),
+    read again only when a file changed: a live page asks every half second."""
     root = dash.settings.data_dir / "traces"
-    files = list(root.glob("*.jsonl")) if root.exists() else []
-    if not files or sum(f.stat().st_size for f in files) > TRACES_READ_LIMIT:
+    files = sorted(root.glob("*.jsonl")) if root.exists() else []
+    stats = [f.stat() for f in files]
+    if not files or sum(st.st_size for st in stats) > TRACES_READ_LIMIT:
         return []
-    return order_traces(root, order_id)
+    seen = tuple((f.name, st.st_size, st.st_mtime_ns) for f, st in zip(files, stats, strict=True))
+    cached = dash.traces.get(order_id)
+    if cached is None or cached[0] != seen:
+        cached = (seen, order_traces(root, order_id))
+        dash.traces = {order_id: cached}  # the page looked at now; others are read again when asked
+    return cached[1]
 
 
 def _letters_of(catalog: Any, order_id: str) -> list[dict[str, Any]]:
@@ -252,21 +254,8 @@ async def dead_letter(dash: Dashboard, request: Request) -> Response:
     except AwsError:
         return missing(dash, request, f"no dead letter {letter_id!r}")
     event = views.pretty(letter.get("Event", ""))
-    order_id = _order_id_of_event(letter.get("Event", ""))
+    order_id = evidence.order_of(letter.get("Event", ""))
     return page(dash, request, "dead_letter.html", letter=letter, event=event, order_id=order_id)
-
-
-def _order_id_of_event(text: str) -> str | None:
-    try:
-        event = json.loads(text)
-    except ValueError:
-        return None
-    detail = event.get("detail") if isinstance(event, dict) else None
-    if isinstance(detail, dict):
-        inner = detail.get("order")
-        found = inner.get("orderId") if isinstance(inner, dict) else detail.get("orderId")
-        return found if isinstance(found, str) else None
-    return None
 
 
 def _report_dir(dash: Dashboard) -> Any:
