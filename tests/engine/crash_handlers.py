@@ -37,6 +37,7 @@ def flaky(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 HANDLERS: dict[str, Callable[[dict[str, Any]], Any]] = {"work": work, "flaky": flaky}
+CONNECTOR = "googleapis.stepdance.v1.work"  # how a Cloud Workflows definition calls ``work``
 
 
 def logged(name: str, fn: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any], TaskContext], Any]:
@@ -56,3 +57,4 @@ def logged(name: str, fn: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str
 def register(engine: Engine) -> None:
     for name, fn in HANDLERS.items():
         engine.register(name, logged(name, fn))
+    engine.register(CONNECTOR, logged("work", work))

@@ -1,7 +1,8 @@
 """Real crashes: SIGKILL a worker process in the middle of executions, start another, compare with an
 uninterrupted run, and count every handler invocation in a side file.
 
-Killed inside a Wait, a retry back-off, a Map and a Parallel, and while a task is in flight: every
+Killed inside a Wait, a retry back-off, a Map and a Parallel, while a task is in flight, and inside a Cloud
+Workflows execution (a ``sys.sleep``, a parallel ``for``, connector calls as tasks): every
 execution must end as the same executions end when run without interruption (the in-memory interpreter),
 and no task may have been invoked twice except those in flight at the kill. On PostgreSQL, two workers
 share the executions and the survivor takes over the dead one's once its lease expires.
@@ -19,9 +20,11 @@ import pytest
 from stepdance.asl.definition import Definition
 from stepdance.asl.simulate import run as simulate
 from stepdance.engine import Client, Engine, idempotency_key
+from stepdance.gcw import syntax as gcw_syntax
+from stepdance.gcw.simulate import simulate as simulate_workflows
 from stepdance.settings import Settings
 from stepdance.store import ExecutionRecord, Store, open_store
-from tests.engine.crash_handlers import HANDLERS
+from tests.engine.crash_handlers import CONNECTOR, HANDLERS
 from tests.engine.crash_harness import Workers, wait_until
 from tests.engine.machines import ROLE, chain, task
 from tests.store.backends import url_for
@@ -56,8 +59,39 @@ LONG = chain(
     ("Pause", {"Type": "Wait", "Seconds": 2}),
     ("B", work("long-b")),
 )
+# The same kind of work as a Cloud Workflows definition: the connector call is a task like ASL's.
+WORKFLOWS = f"""
+main:
+  params: [args]
+  steps:
+    - first:
+        call: {CONNECTOR}
+        args: {{step: gcw-a, n: '${{args.n}}'}}
+        result: a
+    - pause:
+        call: sys.sleep
+        args: {{seconds: 2}}
+    - each:
+        parallel:
+          concurrency_limit: 2
+          for:
+            value: i
+            in: [1, 2, 3, 4]
+            steps:
+              - item:
+                  call: {CONNECTOR}
+                  args: {{step: gcw-each, n: '${{i}}', sleep: 0.2}}
+    - last:
+        call: {CONNECTOR}
+        args: {{step: gcw-b, n: '${{args.n}}'}}
+        result: b
+    - done:
+        return: {{a: '${{a}}', b: '${{b}}'}}
+"""
 
-CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
+Definition_ = dict[str, Any] | str  # ASL as a dict, Workflows as its YAML text
+
+CASES: list[tuple[str, Definition_, dict[str, Any]]] = [
     ("wait", WAIT, {"n": 1}),
     ("wait", WAIT, {"n": 2}),
     ("retry", RETRY, {"n": 3}),
@@ -65,10 +99,11 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     ("map", MAP, {"items": [1, 2, 3, 4, 5, 6]}),
     ("parallel", PARALLEL, {"n": 5}),
     ("slow", SLOW, {"n": 6}),
+    ("workflows", WORKFLOWS, {"n": 7}),
 ]
 
 
-async def _start(store: Store, cases: list[tuple[str, dict[str, Any], dict[str, Any]]]) -> list[str]:
+async def _start(store: Store, cases: list[tuple[str, Definition_, dict[str, Any]]]) -> list[str]:
     """Start the executions from a process that does not run them: workers take them over."""
     async with Engine(store, Settings(), worker=False) as engine:
         client = Client(engine)
@@ -77,7 +112,9 @@ async def _start(store: Store, cases: list[tuple[str, dict[str, Any], dict[str, 
         for name, definition, input in cases:
             if name not in machines:
                 created = await client.create_state_machine(
-                    name=name, definition=json.dumps(definition), roleArn=ROLE
+                    name=name,
+                    definition=definition if isinstance(definition, str) else json.dumps(definition),
+                    roleArn=ROLE,
                 )
                 machines[name] = created["stateMachineArn"]
             started = await client.start_execution(stateMachineArn=machines[name], input=json.dumps(input))
@@ -85,7 +122,7 @@ async def _start(store: Store, cases: list[tuple[str, dict[str, Any], dict[str, 
         return arns
 
 
-def start_executions(store: Store, cases: list[tuple[str, dict[str, Any], dict[str, Any]]]) -> list[str]:
+def start_executions(store: Store, cases: list[tuple[str, Definition_, dict[str, Any]]]) -> list[str]:
     return asyncio.run(_start(store, cases))
 
 
@@ -101,11 +138,16 @@ def finished(store: Store, arns: list[str]) -> bool:
 
 
 def assert_same_as_uninterrupted(
-    store: Store, arns: list[str], cases: list[tuple[str, dict[str, Any], dict[str, Any]]]
+    store: Store, arns: list[str], cases: list[tuple[str, Definition_, dict[str, Any]]]
 ) -> None:
     for arn, (_, definition, input) in zip(arns, cases, strict=True):
         record: ExecutionRecord = store.get_execution(arn)
-        expected = simulate(Definition.parse(definition), json.dumps(input), handlers=HANDLERS)
+        if isinstance(definition, str):
+            expected = simulate_workflows(
+                gcw_syntax.parse(definition), json.dumps(input), handlers={CONNECTOR: HANDLERS["work"]}
+            )
+        else:
+            expected = simulate(Definition.parse(definition), json.dumps(input), handlers=HANDLERS)
         assert (record.status, json.loads(record.output or "null")) == (
             expected.status,
             json.loads(expected.output or "null"),
@@ -135,6 +177,7 @@ def test_a_killed_worker_s_executions_end_as_if_nothing_happened(
                 and workers.count("end", "map") >= 2
                 and workers.count("end", "par-b") >= 1
                 and workers.count("start", "slow") >= 1
+                and workers.count("end", "gcw-a") >= 1
             )
 
         wait_until(
@@ -143,6 +186,7 @@ def test_a_killed_worker_s_executions_end_as_if_nothing_happened(
         workers.kill(first)
         assert workers.count("end", "map") < 6 and workers.count("start", "wait-b") == 0
         assert workers.count("start", "par-a2") == 0 and workers.count("end", "slow") == 0
+        assert workers.count("start", "gcw-b") == 0
         owed = in_flight(store, arns)
         second = workers.start()
         wait_until(lambda: finished(store, arns), 30, "every execution to finish")

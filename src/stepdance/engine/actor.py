@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from stepdance import telemetry
-from stepdance.asl import machine
-from stepdance.asl.definition import Definition
 from stepdance.asl.protocol import (
     Command,
     Signal,
@@ -27,6 +25,7 @@ from stepdance.asl.protocol import (
     TimerFired,
 )
 from stepdance.engine.changes import Pending, extend, scale_retries
+from stepdance.engine.languages import Program
 from stepdance.engine.tracing import ExecutionSpans
 from stepdance.store import Change, ExecutionRecord, StoreError
 
@@ -47,7 +46,7 @@ class Actor:
         self,
         engine: Engine,
         record: ExecutionRecord,
-        definition: Definition,
+        definition: Program,
         state: dict[str, Any],
         pending: Pending,
     ) -> None:
@@ -108,7 +107,7 @@ class Actor:
                 consumed.append(delivery.signal_id)
             if self.status != "RUNNING" or not self._wanted(delivery.signal):
                 continue
-            step = machine.advance(self.definition, self.state, delivery.signal, now)
+            step = self.definition.advance(self.state, delivery.signal, now)
             if self.engine.settings.retry_scale != 1.0:
                 scale_retries(step, now, self.engine.settings.retry_scale)
             extend(change, self.pending, step, now, signal=delivery.signal)

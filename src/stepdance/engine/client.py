@@ -14,8 +14,6 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from stepdance import telemetry
-from stepdance.asl import machine
-from stepdance.asl.definition import Definition, DefinitionError
 from stepdance.asl.protocol import (
     RedriveRequested,
     StopRequested,
@@ -36,8 +34,10 @@ from stepdance.engine.errors import (
     ValidationException,
     from_store,
 )
+from stepdance.engine.languages import WORKFLOWS, LanguageError, Program, compile_text, language_of
 from stepdance.engine.runtime import Engine
 from stepdance.engine.signals import encode
+from stepdance.gcw.syntax import validate as validate_workflows
 from stepdance.store import (
     ActivityAlreadyExists,
     ActivityRecord,
@@ -220,6 +220,8 @@ class Client:
     ) -> dict[str, Any]:
         """Every problem of ``definition`` as AWS's diagnostics (``severity`` WARNING lists warnings too);
         ``result`` is FAIL when one is an error."""
+        if language_of(definition) == WORKFLOWS:
+            return _workflows_diagnostics(definition, maxResults or 100)
         problems = validate_text(definition)
         shown = [p for p in problems if severity == "WARNING" or p.severity == "ERROR"]
         limit = maxResults or 100
@@ -293,7 +295,7 @@ class Client:
         record = await self._store(arn, self.store.get_execution, arn)
         if record.status in REDRIVABLE and record.snapshot is not None:
             definition = await self.engine.definition(record.state_machine_arn, record.revision_id)
-            if machine.advance(definition, record.snapshot, RedriveRequested(), now).status == "RUNNING":
+            if definition.advance(record.snapshot, RedriveRequested(), now).status == "RUNNING":
                 return
         raise ExecutionNotRedrivable(f"Execution is not redrivable: '{arn}'")
 
@@ -420,11 +422,31 @@ def _started(task: TaskRecord, worker: str | None) -> TaskStarted:
     return TaskStarted(task.task_id, worker)
 
 
-def _parse(definition: str) -> Definition:
+def _parse(definition: str) -> Program:
     try:
-        return Definition.parse(definition)
-    except DefinitionError as error:
+        return compile_text(definition)
+    except LanguageError as error:
         raise InvalidDefinition(f"Invalid State Machine Definition: '{error}'") from None
+
+
+def _workflows_diagnostics(definition: str, limit: int) -> dict[str, Any]:
+    """A Cloud Workflows definition's problems as AWS-shaped diagnostics; the location is its line and
+    path (``line 12: main.steps[1].charge``), what a Workflows user looks for."""
+    problems = validate_workflows(definition)
+    diagnostics = [
+        {
+            "severity": "ERROR",
+            "code": p.code,
+            "message": p.message,
+            "location": ": ".join(x for x in (f"line {p.line}" if p.line else "", p.path) if x) or "/",
+        }
+        for p in problems[:limit]
+    ]
+    return {
+        "result": "FAIL" if problems else "OK",
+        "diagnostics": diagnostics,
+        "truncated": len(problems) > limit,
+    }
 
 
 def _check_size(field: str, text: str) -> None:

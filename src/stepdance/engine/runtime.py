@@ -25,7 +25,6 @@ from typing import Any, TypeVar
 from stepdance import telemetry
 from stepdance.aio import wait_event
 from stepdance.asl import machine
-from stepdance.asl.definition import Definition
 from stepdance.asl.protocol import (
     CancelTask,
     CancelTimer,
@@ -43,7 +42,10 @@ from stepdance.engine.changes import Pending, extend, invocation
 from stepdance.engine.committer import GroupCommitter
 from stepdance.engine.events import PUT_EVENTS, EventsClient, put_events_handler
 from stepdance.engine.handlers import Handler, Handlers
+from stepdance.engine.http_tasks import HTTP_RESOURCES, HttpTasks
 from stepdance.engine.invoker import Invoker
+from stepdance.engine.languages import Program, compile_text
+from stepdance.engine.pubsub_connector import PUBSUB_PUBLISH, pubsub_publish_handler
 from stepdance.engine.signals import encode
 from stepdance.engine.timers import TimerWheel
 from stepdance.engine.tracing import ExecutionSpans
@@ -86,7 +88,9 @@ class Engine:
         self._calls: set[asyncio.Future[Any]] = set()
         self._actors: dict[str, Actor] = {}
         self._delivered: dict[int, str] = {}  # queued signal id -> execution, handed to an actor
-        self._definitions: dict[tuple[str, str], Definition] = {}
+        self._definitions: dict[tuple[str, str], Program] = {}
+        # Workflows' user-defined environment variables (sys.get_env), kept in each execution it starts
+        self.workflow_env: dict[str, str] = {}
         self._finished: dict[str, asyncio.Event] = {}  # executions someone waits for
         self._final: dict[str, ExecutionRecord] = {}  # how they ended, when they ended here
         self._waiters: Counter[str] = Counter()  # how many wait for each
@@ -96,6 +100,9 @@ class Engine:
         self._wheel = TimerWheel(self._timer_fired, clock)
         self.invoker = Invoker(self.handlers, self.settings.handler_threads, self._task_done)
         self._background: list[asyncio.Task[None]] = []
+        self.http = HttpTasks()  # Cloud Workflows' http.* calls
+        for resource in HTTP_RESOURCES:
+            self.handlers.register(resource, self.http.__call__)
         if events is not None:
             self.register_put_events(events)
 
@@ -115,8 +122,10 @@ class Engine:
 
     def register_put_events(self, events: EventsClient) -> None:
         """Run ``arn:aws:states:::events:putEvents`` tasks through ``events`` (an EventBridge client such
-        as ``stepdance.bus.Client``); see :mod:`stepdance.engine.events`."""
+        as ``stepdance.bus.Client``), and Cloud Workflows' Pub/Sub publish connector onto the same client; see
+        :mod:`stepdance.engine.events` and :mod:`stepdance.engine.pubsub_connector`."""
         self.handlers.register(PUT_EVENTS, put_events_handler(events))
+        self.handlers.register(PUBSUB_PUBLISH, pubsub_publish_handler(events))
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -140,6 +149,7 @@ class Engine:
             task.cancel()
         await asyncio.gather(*self._background, *handlers, *filter(None, actors), return_exceptions=True)
         await asyncio.gather(*self._calls, return_exceptions=True)
+        await self.http.close()
         self._actors.clear()
         if self.worker and release_leases:
             try:
@@ -186,7 +196,7 @@ class Engine:
         info = ExecutionInfo(
             arn, name, sm.arn, sm.name, sm.role_arn, machine.iso(now), trace_header=trace_header
         )
-        step = machine.start(definition, info, input_text, now)
+        step = definition.start(info, input_text, now)
         owner = self.owner if self.worker else None
         lease_until = now + self.settings.lease_seconds if self.worker else 0.0
         record = ExecutionRecord(arn, sm.arn, name, sm.revision_id, input_text, now, owner=owner)
@@ -253,7 +263,7 @@ class Engine:
             self._invoke(actor.arn, command, actor.spans.state(command.state_name))
 
     def _actor(
-        self, record: ExecutionRecord, definition: Definition, state: dict[str, Any], pending: Pending
+        self, record: ExecutionRecord, definition: Program, state: dict[str, Any], pending: Pending
     ) -> Actor:
         actor = Actor(self, replace(record, snapshot=None), definition, state, pending)
         self._actors[record.arn] = actor
@@ -360,13 +370,14 @@ class Engine:
 
     # ------------------------------------------------------------------ definitions and waiting
 
-    def definition_of(self, sm: StateMachineRecord) -> Definition:
+    def definition_of(self, sm: StateMachineRecord) -> Program:
+        """The state machine's revision parsed, in its language (ASL or Cloud Workflows)."""
         key = (sm.arn, sm.revision_id)
         if key not in self._definitions:
-            self._definitions[key] = Definition.parse(sm.definition)
+            self._definitions[key] = compile_text(sm.definition, self.workflow_env)
         return self._definitions[key]
 
-    async def definition(self, sm_arn: str, revision_id: str) -> Definition:
+    async def definition(self, sm_arn: str, revision_id: str) -> Program:
         if (sm_arn, revision_id) not in self._definitions:
             revision = await self.call(self.store.get_revision, sm_arn, revision_id)
             return self.definition_of(revision)

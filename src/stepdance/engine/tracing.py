@@ -7,6 +7,10 @@ Span ids are derived from the execution's ARN and its history's event ids, so th
 state's exit, maybe not the one that saw it entered (a takeover after a crash), names it as the one that
 made its task's span did: a worker that takes an execution over reads the states it is in, their entered
 event ids and times, from the execution's snapshot (:meth:`ExecutionSpans.adopted`).
+
+A Cloud Workflows execution has step entries instead of states: one span per entry (``StepEntryStarted`` to
+its end), its id derived from the entry's id, which the snapshot keeps for every open entry, so a worker
+taking over names them as the one that opened them did.
 """
 
 from __future__ import annotations
@@ -30,6 +34,10 @@ def state_span_id(arn: str, entered_event_id: int) -> int:
     return telemetry.derived_span_id(arn, "state", entered_event_id)
 
 
+def entry_span_id(arn: str, entry_id: int) -> int:
+    return telemetry.derived_span_id(arn, "entry", entry_id)
+
+
 class ExecutionSpans:
     """What one actor remembers to record its execution's spans: the states entered and not yet left."""
 
@@ -40,6 +48,7 @@ class ExecutionSpans:
         self.started = started  # this run of the execution (the start, or the last redrive)
         self.adopted_at = adopted_at  # when this worker began advancing it
         self.open: dict[str, list[tuple[int, float]]] = {}  # state name -> [(entered event id, at)]
+        self.entries: dict[int, tuple[str, float]] = {}  # open step entry id -> (step name, at)
         self.name = arn.rsplit(":", 1)[-1]
         self._execution: tuple[int, str] | None = None
 
@@ -56,6 +65,9 @@ class ExecutionSpans:
 
     def adopted(self, snapshot: Mapping[str, Any]) -> None:
         """The states the execution is in, from its snapshot's frames (a worker taking it over)."""
+        for thread in (snapshot.get("threads") or {}).values():  # a Cloud Workflows snapshot
+            for record in _open_entries(thread):
+                self.entries[int(record["e"])] = (str(record.get("n", "")), self.adopted_at)
         for frame in (snapshot.get("frames") or {}).values():
             entered = int(frame.get("entered_id") or 0)
             if entered and frame.get("state"):
@@ -66,6 +78,11 @@ class ExecutionSpans:
         """The ``traceparent`` of the state ``name`` entered last (the execution's when unknown here)."""
         entered = self.open.get(name)
         if not entered:
+            entry = next((e for e, (n, _) in reversed(self.entries.items()) if n == name), None)
+            if entry is not None:
+                return telemetry.start_context(
+                    self.arn, parent=self.trace_header, span_id=entry_span_id(self.arn, entry)
+                )
             return self.execution
         return telemetry.start_context(
             self.arn, parent=self.trace_header, span_id=state_span_id(self.arn, entered[-1][0])
@@ -80,6 +97,11 @@ class ExecutionSpans:
                 self.open.setdefault(name, []).append((int(event["id"]), at))
             elif kind.endswith("StateExited"):
                 self._state_exited(kind, event["stateExitedEventDetails"]["name"], at)
+            elif kind == "StepEntryStarted":
+                details = event["stepEntryDetails"]
+                self.entries[int(details["entryId"])] = (str(details["step"]), at)
+            elif kind.startswith("StepEntry"):
+                self._entry_ended(event["stepEntryDetails"], at)
             elif kind == "ExecutionRedriven":
                 self.redrive_count = int(info.get("redrive_count") or self.redrive_count + 1)
                 self.started = at
@@ -106,6 +128,27 @@ class ExecutionSpans:
             },
         )
 
+    def _entry_ended(self, details: Mapping[str, Any], at: float) -> None:
+        entry_id = int(details["entryId"])
+        name, began = self.entries.pop(entry_id, (str(details.get("step", "")), self.adopted_at))
+        exception = details.get("exception")
+        telemetry.record_span(
+            name,
+            parent=self.execution,
+            span_id=entry_span_id(self.arn, entry_id),
+            start=began,
+            end=at,
+            attributes={
+                "stepdance.component": "engine",
+                "workflows.step.type": str(details.get("stepType", "")),
+                "workflows.step.routine": str(details.get("routine", "")),
+                "workflows.step.line": int(details.get("line") or 0),
+                "workflows.step.state": str(details.get("state", "")),
+                "asl.execution.arn": self.arn,
+            },
+            error=None if not exception else str(exception.get("payload", ""))[:500],
+        )
+
     def _ended(self, kind: str, event: Mapping[str, Any], at: float, info: Mapping[str, Any]) -> None:
         details: Mapping[str, Any] = (
             next((v for k, v in event.items() if k.endswith("EventDetails")), {}) or {}
@@ -127,6 +170,19 @@ class ExecutionSpans:
             },
             error=None if error is None else f"{error}: {details.get('cause') or ''}".rstrip(": "),
         )
+
+
+def _open_entries(thread: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+    """The step entries a Workflows thread keeps open: its constructs' and the call it waits on."""
+    for frame in thread.get("frames") or []:
+        for ctl in frame.get("ctl") or []:
+            if isinstance(ctl, dict) and "e" in ctl:
+                yield ctl
+            elif isinstance(ctl, dict) and isinstance(ctl.get("rec"), dict):
+                yield ctl["rec"]
+    wait = thread.get("wait") or {}
+    if isinstance(wait.get("rec"), dict):
+        yield wait["rec"]
 
 
 def _epoch(iso: str) -> float | None:
