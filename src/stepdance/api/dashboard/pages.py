@@ -85,16 +85,19 @@ async def execution_values(dash: Dashboard, arn: str) -> dict[str, Any] | None:
         return None
     history = await _history(dash, arn)
     machine = await dash.sfn.describe_state_machine(stateMachineArn=described["stateMachineArn"])
-    rows = views.state_rows(history)
+    workflows = views.is_workflows(machine["definition"])
+    # a Workflows execution shows its step entries; a loop makes thousands, so the timeline draws the shown
+    rows: list[Any] = views.entry_rows(history) if workflows else views.state_rows(history)
     return {
         "execution": described,
         "design": views.design_of(described["stateMachineArn"]),
+        "workflows": workflows,
         "rows": rows[-SHOWN:],
         "hidden_rows": max(0, len(rows) - SHOWN),
         "history": history[-SHOWN:],
         "hidden_events": max(0, len(history) - SHOWN),
         "graph": views.graph(machine["definition"], history, machine["name"]),
-        "timeline": views.timeline_svg(rows, time.time()),
+        "timeline": views.timeline_svg(rows[-SHOWN:] if workflows else rows, time.time()),
         "running": described["status"] == "RUNNING",
         "redrivable": described.get("redriveStatus") == "REDRIVABLE",
         "input": views.pretty(described.get("input", "")),

@@ -1,7 +1,8 @@
 """What the dashboard's pages show, shaped from what the engine and the bus answer: pure functions, no I/O.
 
 An execution's history becomes one row per state entered (its input, output, error, retries and how long it
-took) and a timeline of bars; the SVGs are drawn by :mod:`stepdance.diagrams`, whose labels are escaped.
+took) and a timeline of bars; the SVGs are drawn by :mod:`stepdance.diagrams`, whose labels are escaped. A
+Cloud Workflows execution's history becomes one row per step entry instead (:func:`entry_rows`).
 """
 
 from __future__ import annotations
@@ -9,15 +10,20 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from html import escape
-from typing import Any
+from typing import Any, Protocol
 
-from stepdance.diagrams.statemachine import state_machine, with_path
 from stepdance.diagrams.svg import graph_svg
+from stepdance.diagrams.workflows import diagram_of
+from stepdance.gcw.syntax import looks_like_workflows
 
 FAILURES = ("Failed", "TimedOut", "Aborted")
-DESIGN_OF_MACHINE = {"stepdance-order-saga": "orchestrated", "stepdance-order-saga-hybrid": "hybrid"}
+DESIGN_OF_MACHINE = {
+    "stepdance-order-saga": "orchestrated",
+    "stepdance-order-saga-hybrid": "hybrid",
+    "stepdance-order-saga-workflows": "workflows",
+}
 MACHINE_OF_DESIGN = {design: machine for machine, design in DESIGN_OF_MACHINE.items()}
 
 
@@ -98,6 +104,169 @@ def _error_of(event: Mapping[str, Any]) -> tuple[str, str | None]:
     return str(event.get("type", "")), None
 
 
+SHOWN_TEXT = 4000  # characters of an entry's output or error on the page; the history has the rest
+_ENDS = {"StepEntrySucceeded": "succeeded", "StepEntryFailed": "failed", "StepEntryCancelled": "cancelled"}
+_FORKS = ("PARALLEL_BRANCH", "PARALLEL_FOR")
+
+
+@dataclass
+class EntryRow:
+    """One step entry of a Cloud Workflows execution, from its ``StepEntry...`` events (see
+    :mod:`stepdance.gcw.machine_entries`), with the requests it sent, the retries of a ``try`` and the
+    ``sys.log`` lines it wrote."""
+
+    entry_id: Any
+    routine: str
+    step: str
+    step_type: str
+    thread: str
+    path: str
+    line: int
+    entered: float
+    exited: float | None = None
+    status: str = "running"  # running, succeeded, failed, cancelled, retried (a try that retried, then did)
+    output: str | None = None  # indented
+    brief: str = ""  # the output on one line, shortened
+    error: str | None = None  # the exception's message, shortened
+    exception: str | None = None  # the exception's payload, indented
+    note: str = ""  # the condition that held, the iteration, the branch, the retry's delay
+    tasks: int = 0  # requests or connector calls sent
+    retries: int = 0
+    depth: int = 0  # entries open around it on its thread: how far in it is nested
+    logs: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return f"{self.step} · {self.step_type.lower()}"
+
+    @property
+    def times(self) -> str:
+        """When it started and ended, to the millisecond (UTC, as the history table shows them)."""
+        shown = [
+            datetime.fromtimestamp(t, UTC).strftime("%H:%M:%S.%f")[:-3]
+            for t in (self.entered, self.exited)
+            if t is not None
+        ]
+        return " to ".join(shown)
+
+    @property
+    def seconds(self) -> float | None:
+        return None if self.exited is None else self.exited - self.entered
+
+
+def entry_rows(history: Sequence[Mapping[str, Any]]) -> list[EntryRow]:
+    """A row per step entry, in the order they were created; entries still open when the execution ended
+    are failed (or cancelled, if it was stopped), and stay running while it runs."""
+    rows: list[EntryRow] = []
+    by_id: dict[Any, EntryRow] = {}
+    open_rows: dict[Any, EntryRow] = {}
+    bases: dict[str, int] = {}  # a thread's depth: one in from the parallel step that started it
+    for event in history:
+        kind = str(event.get("type", ""))
+        details = event.get("stepEntryDetails")
+        at = epoch(event.get("timestamp", 0.0))
+        if not isinstance(details, Mapping):
+            if kind.startswith("Execution") and kind.endswith(FAILURES):
+                for row in open_rows.values():
+                    row.status = "cancelled" if kind == "ExecutionAborted" else "failed"
+            continue
+        if kind == "StepEntryStarted":
+            row = _entry(details, at, open_rows, bases)
+            rows.append(row)
+            by_id[row.entry_id] = row
+            open_rows[row.entry_id] = row
+        elif kind in _ENDS:
+            found = open_rows.pop(details.get("entryId"), None)
+            if found is not None:
+                _end(found, details, _ENDS[kind], at)
+        elif (owner := by_id.get(details.get("entryId"))) is not None:  # a log or a task of the entry
+            if kind == "LogWritten":
+                log = event.get("logWrittenEventDetails", {})
+                owner.logs.append(f"{log.get('severity', '')}: {_shorter(str(log.get('payload', '')), 500)}")
+            elif kind.endswith("Scheduled"):
+                owner.tasks += 1
+    return rows
+
+
+def _entry(
+    details: Mapping[str, Any], at: float, open_rows: Mapping[Any, EntryRow], bases: dict[str, int]
+) -> EntryRow:
+    thread = str(details.get("thread", ""))
+    if thread not in bases:
+        forks = [r for r in open_rows.values() if r.step_type in _FORKS]
+        bases[thread] = forks[-1].depth + 1 if forks else 0
+    row = EntryRow(
+        details.get("entryId"),
+        str(details.get("routine", "")),
+        str(details.get("step", "")),
+        str(details.get("stepType", "")),
+        thread,
+        str(details.get("path", "")),
+        int(details.get("line", 0) or 0),
+        at,
+        depth=bases[thread] + sum(1 for r in open_rows.values() if r.thread == thread),
+    )
+    for owner in open_rows.values():
+        if owner.step_type == "SWITCH" and owner.thread == thread and not owner.note:
+            owner.note = _condition_of(owner.path, row.path)
+    if row.step_type == "RETRY":
+        row.note = f"retry {details.get('retry', '')} after {details.get('delay', '')} s"
+        tries = [r for r in open_rows.values() if r.thread == thread and r.path == row.path]
+        if tries and tries[-1].step_type == "TRY_RETRY_EXCEPT":
+            tries[-1].retries += 1
+    elif "iteration" in details:
+        row.note = f"iteration {details['iteration']}"
+    elif "branch" in details:
+        row.note = f"branch {details['branch']}"
+    if isinstance(details.get("exception"), Mapping):  # what a retry or an except was entered for
+        row.error, row.exception = _exception(details["exception"])
+    return row
+
+
+def _condition_of(switch: str, path: str) -> str:
+    """The condition that held, from the path of the first entry inside the switch (an entry ending with
+    a jump says it with ``condition``; one whose condition runs steps does not)."""
+    inside = path.removeprefix(f"{switch}.switch[")
+    return f"condition [{inside.split(']', 1)[0]}] held" if inside != path else ""
+
+
+def _end(row: EntryRow, details: Mapping[str, Any], status: str, at: float) -> None:
+    row.exited = at
+    row.status = "retried" if status == "succeeded" and row.retries else status
+    if "condition" in details:
+        row.note = f"condition [{details['condition']}] held"
+    if "output" in details:
+        value = _json(details["output"])
+    elif isinstance(details.get("variables"), Mapping):  # what an assign set
+        value = {k: _json(v) for k, v in details["variables"].items()}
+    else:
+        value = None
+    if value is not None or "output" in details:
+        row.output = _shorter(json.dumps(value, indent=2, ensure_ascii=False), SHOWN_TEXT)
+        row.brief = _shorter(json.dumps(value, separators=(",", ":"), ensure_ascii=False), 60)
+    if isinstance(details.get("exception"), Mapping):
+        row.error, row.exception = _exception(details["exception"])
+
+
+def _exception(exception: Mapping[str, Any]) -> tuple[str, str]:
+    """The error's message (its payload when it has none), and its payload indented."""
+    payload = _json(exception.get("payload", ""))
+    message = payload.get("message") if isinstance(payload, dict) else None
+    shown = message if isinstance(message, str) else json.dumps(payload)
+    return _shorter(shown, 160), _shorter(pretty(exception.get("payload", "")), SHOWN_TEXT)
+
+
+def _json(text: Any) -> Any:
+    try:
+        return json.loads(text) if isinstance(text, str) else text
+    except ValueError:
+        return text
+
+
+def _shorter(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def pretty(text: Any) -> str:
     """JSON text indented for reading (as it is when it is not JSON)."""
     if not isinstance(text, str):
@@ -109,14 +278,37 @@ def pretty(text: Any) -> str:
 
 
 def graph(definition: str, history: Iterable[Mapping[str, Any]], title: str) -> str:
-    """The state machine drawn from its definition, the path the history took marked."""
-    return graph_svg(with_path(state_machine(definition, title), history))
+    """The state machine (or workflow) drawn from its definition, the path the history took marked."""
+    try:
+        return graph_svg(diagram_of(definition, title, history))
+    except ValueError as error:  # the engine validated it; a page still shows, not a crash, if not
+        return f'<p class="problem">The definition cannot be drawn: {escape(str(error))}</p>'
+
+
+def is_workflows(definition: str) -> bool:
+    """Whether a state machine's definition is a Cloud Workflows one (its history has step entries)."""
+    return looks_like_workflows(definition)
+
+
+class Bar(Protocol):
+    """What the timeline draws of a row (a :class:`StateRow`, an :class:`EntryRow`)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def entered(self) -> float: ...
+    @property
+    def exited(self) -> float | None: ...
+    @property
+    def seconds(self) -> float | None: ...
 
 
 BAR_HEIGHT, LABEL_WIDTH, WIDTH = 22, 170, 860
 
 
-def timeline_svg(rows: Sequence[StateRow], now: float) -> str:
+def timeline_svg(rows: Sequence[Bar], now: float) -> str:
     """A bar per state from entered to exited (to ``now`` while it runs), on one time axis."""
     if not rows:
         return ""
