@@ -10,7 +10,7 @@ from stepdance.cli.main import app
 from tests.api.served import serving
 
 
-def test_demo_runs_the_three_designs_and_finds_the_services_consistent(tmp_path: Path) -> None:
+def test_demo_runs_the_four_designs_and_finds_the_services_consistent(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["demo", "--orders", "30", "--data-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     for design in ("orchestrated", "choreographed", "hybrid"):
@@ -19,7 +19,7 @@ def test_demo_runs_the_three_designs_and_finds_the_services_consistent(tmp_path:
         assert (where / "orders.db").exists() and (where / "payment.db").exists()
     assert (tmp_path / "demo" / "orchestrated" / "engine.db").exists()
     assert (tmp_path / "demo" / "choreographed" / "bus.db").exists()
-    assert result.output.count("consistent") == 3 and "problems" not in result.output
+    assert result.output.count("consistent") == 4 and "problems" not in result.output
     assert "wrote:" in result.output
     report = tmp_path / "report"
     assert (report / "report.html").exists() and (report / "report.md").exists()

@@ -29,6 +29,7 @@ def test_the_json_holds_one_run_per_scenario_and_design(tmp_path: Path) -> None:
         ("small", "orchestrated"),
         ("small", "choreographed"),
         ("small", "hybrid"),
+        ("small", "workflows"),
     ]
     assert all(r["violations"] == [] and r["messages"] == 8 for r in report["runs"])
 

@@ -19,7 +19,7 @@ from stepdance.settings import Settings
 
 SECTIONS = [
     "## Recommendation",
-    "## The three designs",
+    "## The designs",
     "## Throughput and latency",
     "## Failure scenarios and recovery",
     "## Following an order",
@@ -41,7 +41,7 @@ async def test_a_report_from_a_real_run_has_every_section_and_only_the_runs_figu
     chosen = write(found, DEFAULT_PRIORITIES, out)
     text = (out / "report.md").read_text()
     assert [line for line in text.splitlines() if line.startswith("## ")] == SECTIONS
-    assert chosen.split(" ")[0] in ("orchestrated", "choreographed", "hybrid")
+    assert chosen.split(" ")[0] in ("orchestrated", "choreographed", "hybrid", "workflows")
     assert f"**{chosen}.**" in text
     saved = json.loads((out / "report.json").read_text())
     for design, run in saved["runs"].items():
@@ -50,7 +50,7 @@ async def test_a_report_from_a_real_run_has_every_section_and_only_the_runs_figu
         assert row in text  # the throughput table is the run's
         assert f"`stepdance trace {run['example_order']}`" in text and run["spans_per_order"] > 5
         assert "engine" in run["components"] or design == "choreographed"
-    assert len(saved["outcomes"]) == 3 and "tiny-errors" in text
+    assert len(saved["outcomes"]) == 4 and "tiny-errors" in text
     assert f"{len(saved['outcomes'])} runs (1 scenarios on each design)" in text
     page = (out / "report.html").read_text()
     assert page.count("<svg") >= 10 and "<script" not in page.lower()

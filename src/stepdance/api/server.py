@@ -31,6 +31,7 @@ from stepdance.engine import Client as StepFunctionsClient
 from stepdance.engine import Engine
 from stepdance.engine.handlers import load_handlers
 from stepdance.faults.scenario import ScenarioError, load_scenario
+from stepdance.gcp import GcpUnavailable, start_executions_server
 from stepdance.order.deployment import open_designs
 from stepdance.order.designs.base import Services
 from stepdance.order.designs.choreographed import Choreographed
@@ -130,11 +131,15 @@ async def serve(
     on_ready: Callable[[int], Any] | None = None,
     handlers: str | None = None,
     faults: Faults | None = None,
+    grpc_port: int | None = None,
+    on_grpc: Callable[[int], Any] | None = None,
 ) -> None:
     """Serve until SIGINT/SIGTERM; ``on_ready`` is called with the port once it accepts connections (port
     0 picks a free one). ``handlers``: a module whose task handlers the engine serves besides the saga's
     (see :func:`stepdance.engine.handlers.load_handlers`). ``faults``: failures the services suffer while
-    serving (a scenario's error and latency faults, :func:`faults_of`), armed once it listens."""
+    serving (a scenario's error and latency faults, :func:`faults_of`), armed once it listens.
+    ``grpc_port``: also serve Cloud Workflows' Executions API over gRPC there (0: a free port; ``on_grpc``
+    is told which). It has no authentication, so with access keys it listens on loopback only."""
     keys = dict(keys or {})
     check_auth(host, keys)
     prepare = stock_unless_known(DEFAULT_STOCK if stock is None else stock)
@@ -149,6 +154,7 @@ async def serve(
             on_ready=on_ready,
             handlers=handlers,
             faults=faults,
+            grpc=None if grpc_port is None else (host if not keys else "127.0.0.1", grpc_port, on_grpc),
         )
 
 
@@ -174,14 +180,20 @@ async def _serve(
     on_ready: Callable[[int], Any] | None,
     handlers: str | None,
     faults: Faults | None,
+    grpc: tuple[str, int, Callable[[int], Any] | None] | None = None,
 ) -> None:
-    async with open_designs(settings, prepare=prepare, faults=faults) as running:
+    async with (
+        open_designs(settings, prepare=prepare, faults=faults) as running,
+        contextlib.AsyncExitStack() as stack,
+    ):
         choreographed = running.designs["choreographed"]
         assert isinstance(choreographed, Choreographed)
         await subscribe_intake(choreographed)
         if handlers:
             _load(running.engine, handlers)
         sfn = StepFunctionsClient(running.engine)
+        if grpc is not None:
+            await _serve_executions(sfn, grpc, stack)
         clients = {"stepfunctions": sfn, "events": EventsClient(running.bus)}
         dashboard = Dashboard(sfn, clients["events"], running.services, settings, running.designs, keys=keys)
         orchestrated = running.designs["orchestrated"]
@@ -233,6 +245,23 @@ class _Server(uvicorn.Server):
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         self.stopping()  # long polls answer now, so the connections they hold close before the grace runs out
         await super().shutdown(sockets)
+
+
+async def _serve_executions(
+    client: StepFunctionsClient,
+    where: tuple[str, int, Callable[[int], Any] | None],
+    stack: contextlib.AsyncExitStack,
+) -> None:
+    host, port, told = where
+    try:
+        server = await start_executions_server(client, host, port)
+    except GcpUnavailable as error:
+        raise ServeError(str(error)) from None
+    except (OSError, RuntimeError) as error:  # grpc says a port is taken with a RuntimeError
+        raise ServeError(f"cannot serve the Executions API on {host}:{port}: {error}") from None
+    stack.push_async_callback(server.stop, GRACE_SECONDS)
+    if told is not None:
+        told(server.port)
 
 
 def _load(engine: Engine, module: str) -> None:

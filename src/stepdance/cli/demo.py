@@ -1,7 +1,7 @@
-"""``stepdance demo``: the order saga in its three designs, side by side, on the embedded default.
+"""``stepdance demo``: the order saga in its four designs, side by side, on the embedded default.
 
 The same workload (declined cards, a scarce SKU, transient service failures) runs through the orchestrated,
-the choreographed and the hybrid design, each on SQLite files of its own under ``<data dir>/demo/<design>``
+the choreographed, the hybrid and the Cloud Workflows design, each on SQLite files of its own under ``<data dir>/demo/<design>``
 (engine store, bus log and catalog, one database per service). Then a table compares how the orders ended
 with what the workload must give, the latencies and the rate, and whether the services' own data agrees
 (:mod:`stepdance.order.audit`); and the paths of what it wrote.

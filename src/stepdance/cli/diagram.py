@@ -19,14 +19,20 @@ from stepdance.cli.run import DesignName
 from stepdance.diagrams import designs, order, svg
 from stepdance.diagrams.graph import Graph
 from stepdance.diagrams.statemachine import with_path
+from stepdance.diagrams.workflows import with_entries
 from stepdance.engine.arns import execution_of, make
 from stepdance.observe import order_traces
 from stepdance.order.designs.hybrid import Hybrid
 from stepdance.order.designs.orchestrated import Orchestrated
+from stepdance.order.designs.workflows_saga import WorkflowsSaga
 from stepdance.settings import Settings
 
 FORMATS = ("mermaid", "svg")
-MACHINES = {"orchestrated": Orchestrated.machine_name, "hybrid": Hybrid.machine_name}
+MACHINES = {
+    "orchestrated": Orchestrated.machine_name,
+    "hybrid": Hybrid.machine_name,
+    "workflows": WorkflowsSaga.machine_name,
+}
 
 
 def diagram_cmd(
@@ -62,9 +68,12 @@ def diagram_cmd(
             execution_of(make(settings, "stateMachine", MACHINES[name]), order_id) if order_id else None
         )
         if arn is not None:
-            states = with_path(states, _history(settings, arn))
+            history = _history(settings, arn)
+            states = (
+                with_entries(states, history) if name in designs.WORKFLOWS else with_path(states, history)
+            )
         drawn["states"] = states
-    if name != "orchestrated":
+    if name in ("choreographed", "hybrid"):
         drawn["events"] = designs.events(name)
     if order_id is not None:
         traces = [t for t in order_traces(settings.data_dir, order_id) if t.design == name]

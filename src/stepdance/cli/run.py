@@ -29,6 +29,7 @@ class DesignName(StrEnum):
     orchestrated = "orchestrated"
     choreographed = "choreographed"
     hybrid = "hybrid"
+    workflows = "workflows"
 
 
 Rate = Annotated[float, typer.Option(min=0.0, max=1.0)]

@@ -18,9 +18,11 @@ from stepdance.api.server import ServeError, faults_of, parse_keys, parse_stock,
 from stepdance.engine.arns import make
 from stepdance.order.deployment import DeploymentError
 from stepdance.order.designs.orchestrated import Orchestrated
+from stepdance.order.designs.workflows_saga import WorkflowsSaga
 from stepdance.settings import Settings
 
 SAGA = Orchestrated.machine_name
+WORKFLOWS_SAGA = WorkflowsSaga.machine_name
 
 
 def serve_cmd(
@@ -42,6 +44,11 @@ def serve_cmd(
     stock: list[str] = typer.Option(
         [], "--stock", help="SKU=UNITS to stock when the inventory has never seen the SKU (repeatable)."
     ),
+    grpc_port: int = typer.Option(
+        8081,
+        "--grpc-port",
+        help="Port of Cloud Workflows' Executions API over gRPC (0: any free port; -1: not served).",
+    ),
 ) -> None:
     """Serve the Step Functions and EventBridge APIs (AWS's JSON protocol) until Ctrl-C."""
     console = Console(stderr=True, soft_wrap=True)
@@ -60,6 +67,13 @@ def serve_cmd(
             console.print("  choreographed saga: put_events of OrderCreated from 'orders' on the default bus")
             console.print("  Ctrl-C stops it; docs/aws.md says what it serves")
 
+        def grpc_ready(bound: int) -> None:
+            workflow = f"projects/local/locations/us-central1/workflows/{WORKFLOWS_SAGA}"
+            console.print(
+                f"  Cloud Workflows Executions API (gRPC, no TLS) on {host if not keys else '127.0.0.1'}:{bound}: "
+                f"create_execution(parent='{workflow}', ...); docs/cloud-workflows.md"
+            )
+
         asyncio.run(
             serve(
                 settings,
@@ -70,6 +84,8 @@ def serve_cmd(
                 on_ready=ready,
                 handlers=handlers,
                 faults=injected,
+                grpc_port=None if grpc_port < 0 else grpc_port,
+                on_grpc=grpc_ready,
             )
         )
     except (ServeError, DeploymentError) as error:

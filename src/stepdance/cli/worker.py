@@ -84,6 +84,7 @@ async def _serve_saga(engine: Engine, settings: Settings, stack: contextlib.Asyn
     """Register the order saga's task handlers and putEvents on ``engine``; how many resources."""
     from stepdance.bus import Client as EventsClient
     from stepdance.order.designs.base import open_services
+    from stepdance.order.designs.services_http import ServicesServer
     from stepdance.order.designs.tasks import SagaTasks
 
     make_data_dir(settings)
@@ -93,6 +94,11 @@ async def _serve_saga(engine: Engine, settings: Settings, stack: contextlib.Asyn
     stack.callback(tasks.close)
     before = len(engine.handlers)
     tasks.register(engine)
+    # the Cloud Workflows saga calls the services over HTTP: this worker serves them for the executions
+    # it takes over, under the name the definition uses
+    server = ServicesServer(tasks, engine)
+    await server.start()
+    stack.push_async_callback(server.stop)
     bus = open_bus(settings, stack)
     await bus.start()
     stack.push_async_callback(bus.stop)

@@ -12,11 +12,13 @@ from typing import Any
 from stepdance.diagrams.eventflow import Published, Subscription, event_flow, flows
 from stepdance.diagrams.graph import Edge, Graph, Node
 from stepdance.diagrams.statemachine import state_machine
+from stepdance.diagrams.workflows import workflow
 from stepdance.order.designs import choreography_subscriptions as s
 from stepdance.order.designs import hybrid
 
-DESIGNS = ("orchestrated", "choreographed", "hybrid")
+DESIGNS = ("orchestrated", "choreographed", "hybrid", "workflows")
 ASL = {"orchestrated": "saga.asl.json", "hybrid": "saga_hybrid.asl.json"}
+WORKFLOWS = {"workflows": "saga.workflows.yaml"}  # the designs that run a Cloud Workflows definition
 SERVICES = ("payment", "inventory", "notification", "orders")
 
 
@@ -49,7 +51,15 @@ def hybrid_events() -> tuple[list[Published], list[Subscription]]:
     return published, [Subscription("notification", hybrid.RULE, hybrid.PATTERN)]
 
 
+def workflows_text(design: str) -> str:
+    """The Cloud Workflows definition (YAML text) the design's engine runs."""
+    return resources.files("stepdance.order").joinpath(WORKFLOWS[design]).read_text(encoding="utf-8")
+
+
 def states(design: str) -> Graph:
+    """The definition the design's engine runs, drawn: its state machine, or its workflow's steps."""
+    if design in WORKFLOWS:
+        return workflow(workflows_text(design), f"{design}: the workflow ({WORKFLOWS[design]})")
     return state_machine(definition(design), f"{design}: the state machine ({ASL[design]})")
 
 
@@ -64,17 +74,21 @@ def architecture(design: str) -> Graph:
     graph.nodes.append(Node("client", "client", "stadium", note="places orders"))
     databases = [Node(f"{n}-db", f"{n} db", "cylinder", "databases") for n in SERVICES]
     services = [Node(n, n, "round", "services") for n in SERVICES]
-    if design in ("orchestrated", "hybrid"):
+    if design in ("orchestrated", "hybrid", "workflows"):
         graph.nodes += [
-            Node("engine", "engine", note="state machine"),
+            Node(
+                "engine",
+                "engine",
+                note="workflow (Cloud Workflows)" if design in WORKFLOWS else "state machine",
+            ),
             Node("store", "engine store", "cylinder"),
         ]
         graph.edges += [
             Edge("client", "engine", "StartExecution"),
             Edge("engine", "store", "history, leases"),
         ]
-        called = SERVICES if design == "orchestrated" else ("payment", "inventory", "orders")
-        graph.edges += [Edge("engine", n, "task") for n in called]
+        called = SERVICES if design != "hybrid" else ("payment", "inventory", "orders")
+        graph.edges += [Edge("engine", n, "HTTP POST" if design in WORKFLOWS else "task") for n in called]
     if design in ("choreographed", "hybrid"):
         graph.nodes += [Node("bus", "event bus", note="rules, retries, DLQ")]
     if design == "choreographed":

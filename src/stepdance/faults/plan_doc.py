@@ -14,6 +14,8 @@ AUTOMATIC = {
     "orchestrated": "the state machine's Retry (and Catch, which runs the compensation)",
     "choreographed": "the bus's redelivery with back-off, and the compensating events",
     "hybrid": "the state machine's Retry for payment and stock, the bus's redelivery for the notification",
+    "workflows": "the workflow's try/retry (back-off on 503 and broken connections), and except, which runs "
+    "the compensation",
 }
 ABSORBED = {
     "duplicated messages": "the inbox drops a message it has handled",
@@ -33,6 +35,8 @@ DATABASE = {
     "back-off; the outboxes relay what was committed once the database answers",
     "hybrid": "the engine's held writes and the state machine's Retry, as orchestrated; the notification's "
     "event is delivered again by the bus",
+    "workflows": "the engine's held writes, as orchestrated; a service call that broke with the database "
+    "answers 503 and the workflow's retry sends it again",
 }
 RESTARTED = {
     "orchestrated": "the restarted worker takes the dead one's executions over when its leases run out "
@@ -41,11 +45,15 @@ RESTARTED = {
     "and idempotent reactions make the second delivery change nothing",
     "hybrid": "the restarted worker takes the dead one's executions over when its leases run out and "
     "invokes the step again, which changes nothing the second time",
+    "workflows": "the restarted worker serves the services over HTTP again, takes the dead one's executions "
+    "over when its leases run out and sends the request again, which changes nothing the second time",
 }
 BY_HAND = {
     "orchestrated": "`stepdance executions list --status FAILED`, then `stepdance executions redrive ARN`",
     "choreographed": "`stepdance dlq list`, then `stepdance dlq redrive [ID...]`",
     "hybrid": "`stepdance executions redrive ARN` (payment, stock) or `stepdance dlq redrive` (notification)",
+    "workflows": "`stepdance executions list --status FAILED`, then `stepdance executions redrive ARN` "
+    "(the failed step runs again)",
 }
 
 

@@ -142,7 +142,7 @@ def _private_server(restart: Fault | None, design: str, where: Path) -> PrivateS
         return None
     if restart.kind == "database_restart":
         return PrivatePostgres(where / "postgres")
-    return PrivateNats(where / "nats") if design != "orchestrated" else None
+    return PrivateNats(where / "nats") if design in ("choreographed", "hybrid") else None
 
 
 async def _run(

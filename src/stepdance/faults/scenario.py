@@ -5,7 +5,7 @@ a :class:`Scenario` (or a :class:`ScenarioError` naming the file, the line and t
 
     name: transient-payment-errors
     description: a third of the first charges fail; the retries must absorb every one
-    designs: [orchestrated, choreographed, hybrid]      # default: all three
+    designs: [orchestrated, choreographed, hybrid, workflows]   # default: all four
     workload: {orders: 60, concurrency: 16, seed: 7}
     faults:
       - kind: error
@@ -45,7 +45,7 @@ import yaml
 
 from stepdance.order.faults import OPERATIONS, Rule
 
-DESIGNS = ("orchestrated", "choreographed", "hybrid")
+DESIGNS = ("orchestrated", "choreographed", "hybrid", "workflows")
 KINDS = (
     "decline",
     "out_of_stock",

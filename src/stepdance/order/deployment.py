@@ -30,11 +30,13 @@ from stepdance.order.designs.base import Design, Services, open_services
 from stepdance.order.designs.choreographed import Choreographed
 from stepdance.order.designs.hybrid import Hybrid
 from stepdance.order.designs.orchestrated import Orchestrated
+from stepdance.order.designs.workflows_saga import WorkflowsSaga
 from stepdance.order.faults import Faults
 from stepdance.settings import Settings
 from stepdance.store import StoreError, open_store
 
-DESIGN_NAMES = ("orchestrated", "choreographed", "hybrid")
+DESIGN_NAMES = ("orchestrated", "choreographed", "hybrid", "workflows")
+BUS_DESIGNS = ("choreographed", "hybrid")  # the designs with a bus
 DEFAULT_PORTS = {"postgresql": 5432, "postgres": 5432, "nats": 4222, "redis": 6379, "amqp": 5672}
 
 
@@ -105,9 +107,11 @@ async def open_design(
                 await _started("the bus", bus.start, settings.bus)
                 stack.push_async_callback(bus.stop)
                 design = Hybrid(services, engine, bus, settings)
+            elif name == "workflows":
+                design = WorkflowsSaga(services, engine, settings)
             else:
                 design = Orchestrated(services, engine, settings)
-        await _started(f"the {name} design", design.start, settings.bus if name != "orchestrated" else "")
+        await _started(f"the {name} design", design.start, settings.bus if name in BUS_DESIGNS else "")
         stack.push_async_callback(design.stop)
         if name != "choreographed":
             # The engine stops before the design lets go of the services: a task it would still run (a
@@ -172,6 +176,7 @@ async def open_designs(
             "orchestrated": Orchestrated(services, engine, settings),
             "choreographed": Choreographed(services, bus, owns_bus=False),
             "hybrid": Hybrid(services, engine, bus, settings),
+            "workflows": WorkflowsSaga(services, engine, settings),
         }
         for name, design in designs.items():
             await _started(f"the {name} design", design.start, "")
@@ -229,7 +234,7 @@ def _servers(name: str, settings: Settings) -> list[tuple[str, str]]:
     wanted = [("the services' databases", settings.services or "")]
     if name != "choreographed":
         wanted.append(("the engine store", settings.store))
-    if name != "orchestrated":
+    if name in BUS_DESIGNS:
         wanted += [("the bus", settings.bus), ("the bus catalog", settings.catalog)]
     return [(what, url) for what, url in wanted if url]
 

@@ -42,7 +42,7 @@ from stepdance.order.db import begun, create_tables, reading
 from stepdance.order.model import Order, UnknownOrder
 from stepdance.order.statements import Statement, insert_once
 
-DESIGNS = ("orchestrated", "choreographed", "hybrid")
+DESIGNS = ("orchestrated", "choreographed", "hybrid", "workflows")
 PENDING, COMPLETED, CANCELLED = "pending", "completed", "cancelled"
 STATUSES = (PENDING, COMPLETED, CANCELLED)
 

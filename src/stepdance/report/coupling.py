@@ -12,13 +12,18 @@ Pure: definitions in, facts out.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
+
 from stepdance.diagrams import designs
 from stepdance.diagrams.eventflow import flows
 from stepdance.order.designs import choreography_subscriptions as s
+
+_SERVICE_IN_URL = re.compile(r"/(orders|payment|inventory|notification)/")
 
 ENGINE = "engine"
 TASK_SERVICE = {
@@ -65,8 +70,37 @@ def task_services(asl: Mapping[str, Any]) -> frozenset[str]:
     return frozenset(found)
 
 
+def http_services(workflows_yaml: str) -> frozenset[str]:
+    """The services a Workflows definition calls over HTTP: the service named in each ``http.*`` call's
+    URL (``${services + "/payment/charge"}``), or in a subworkflow's caller's ``url`` argument."""
+    found: set[str] = set()
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            call, args = node.get("call"), node.get("args")
+            if isinstance(call, str) and isinstance(args, dict) and isinstance(args.get("url"), str):
+                found.update(_SERVICE_IN_URL.findall(args["url"]))
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(yaml.safe_load(workflows_yaml))
+    return frozenset(found)
+
+
 def coupling(design: str) -> Coupling:
     services = ("orders", "payment", "inventory", "notification")
+    if design in designs.WORKFLOWS:
+        text = designs.workflows_text(design)
+        knows = {ENGINE: http_services(text)} | {s: frozenset() for s in services}
+        edits = (
+            f"{designs.WORKFLOWS[design]}: main's steps change (a check_fraud call first, its except "
+            "going where a decline goes)",
+            "the fraud service: new, called over HTTP",
+        )
+        return Coupling(design, knows, 1, edits, frozenset({"workflow", FRAUD}))
     if design == "orchestrated":
         knows = {ENGINE: task_services(designs.definition(design))} | {s: frozenset() for s in services}
         change, teams = _orchestrated_change(designs.definition(design), designs.ASL[design])

@@ -39,7 +39,8 @@ DEFAULT_PRIORITIES: dict[str, str] = {
     "scalability": "medium",
     "testability": "medium",
 }
-ENGINE_DESIGNS = ("orchestrated", "hybrid")
+ENGINE_DESIGNS = ("orchestrated", "hybrid", "workflows")
+CENTRAL = ("orchestrated", "workflows")  # one definition holds the whole flow
 
 
 class PriorityError(ValueError):
@@ -162,6 +163,7 @@ def _score(criterion: str, e: Evidence, best_rate: float, best_recovery: float) 
             records, which = {
                 "orchestrated": (1, "the execution's history: every step's input, output and error"),
                 "hybrid": (2, "the execution's history and the notification's delivery on the bus"),
+                "workflows": (1, "the execution's step entries: every step's output, error and line"),
             }.get(e.design, (5, "the four services' own records and the bus's dead letters"))
             return Score(
                 _clamp(6 - records),
@@ -169,7 +171,7 @@ def _score(criterion: str, e: Evidence, best_rate: float, best_recovery: float) 
                 f"({which}); with it, {e.spans_per_order:.0f} spans per order in one trace",
             )
         case "loose-coupling":
-            consumers = 1 if e.design == "orchestrated" else 0
+            consumers = 1 if e.design in CENTRAL else 0
             return Score(
                 5 if consumers == 0 else 3,
                 f"a new reaction to an outcome changes {consumers} existing component"
@@ -186,7 +188,7 @@ def _score(criterion: str, e: Evidence, best_rate: float, best_recovery: float) 
             figure = f"; slow step settled {timed:.1f} s after it struck" if timed is not None else ""
             return Score(5 if engine else 2, how + figure)
         case "audit":
-            if e.design == "orchestrated":
+            if e.design in CENTRAL:
                 return Score(5, "every step, input, output and error in one execution history per order")
             if e.design == "hybrid":
                 return Score(
@@ -220,7 +222,7 @@ def _score(criterion: str, e: Evidence, best_rate: float, best_recovery: float) 
                 f"{e.orders_per_second:.0f} orders/s, p99 {e.p99_ms:.0f} ms on the standard workload",
             )
         case "testability":
-            parts = 1 if e.design == "orchestrated" else 2 if e.design == "hybrid" else 5
+            parts = 1 if e.design in CENTRAL else 2 if e.design == "hybrid" else 5
             return Score(
                 _clamp(6 - parts),
                 f"{parts} component{'s' if parts > 1 else ''} to start to test the flow end to end"

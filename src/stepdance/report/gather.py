@@ -24,7 +24,7 @@ from stepdance.order.deployment import open_design
 from stepdance.order.run import run_orders
 from stepdance.settings import Settings
 
-DESIGNS = ("orchestrated", "choreographed", "hybrid")
+DESIGNS = ("orchestrated", "choreographed", "hybrid", "workflows")
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
 

@@ -13,7 +13,12 @@ matplotlib.use("Agg")
 matplotlib.rcParams["svg.fonttype"] = "path"
 from matplotlib import pyplot  # noqa: E402 - after the backend is chosen
 
-COLOURS = {"orchestrated": "#6c8ebf", "choreographed": "#b07fc7", "hybrid": "#e0a458"}
+COLOURS = {
+    "orchestrated": "#6c8ebf",
+    "choreographed": "#b07fc7",
+    "hybrid": "#e0a458",
+    "workflows": "#5fa777",
+}
 
 
 def throughput(rates: Mapping[str, float]) -> str:

@@ -25,6 +25,8 @@ DESIGN_TEXT = {
     "through its outbox; nobody holds the flow",
     "hybrid": "the engine runs the money and stock steps and publishes the outcome; notification reacts to "
     "it on the bus",
+    "workflows": "orchestrated as well, by a Google Cloud Workflows definition on the same engine: every "
+    "service is called over HTTP and compensated with try/except",
 }
 
 
@@ -52,7 +54,7 @@ def parts(found: Gathered, priorities: Mapping[str, str]) -> list[Part]:
         "that run (`report.json` holds them all); every diagram is drawn from the definitions the designs "
         "execute.\n",
         "## Recommendation\n\n" + _recommendation(chosen, priorities),
-        "## The three designs\n\n" + "\n".join(f"- **{d}**: {DESIGN_TEXT[d]}." for d in found.runs) + "\n",
+        "## The designs\n\n" + "\n".join(f"- **{d}**: {DESIGN_TEXT[d]}." for d in found.runs) + "\n",
     ]
     for design in found.runs:
         out.append(f"### {design}\n")
@@ -64,12 +66,11 @@ def parts(found: Gathered, priorities: Mapping[str, str]) -> list[Part]:
         )
         if design != "choreographed":
             states = designs.states(design)
+            kind = "workflow" if design in designs.WORKFLOWS else "state machine"
             out.append(
-                Figure(
-                    f"{design}-states", f"{design}: state machine", svg.graph_svg(states), states.to_mermaid()
-                )
+                Figure(f"{design}-states", f"{design}: {kind}", svg.graph_svg(states), states.to_mermaid())
             )
-        if design != "orchestrated":
+        if design in ("choreographed", "hybrid"):
             flow = designs.events(design)
             out.append(
                 Figure(f"{design}-events", f"{design}: event flow", svg.graph_svg(flow), flow.to_mermaid())
