@@ -24,7 +24,7 @@ def test_demo_runs_the_four_designs_and_finds_the_services_consistent(tmp_path: 
     report = tmp_path / "report"
     assert (report / "report.html").exists() and (report / "report.md").exists()
     assert "recommendation with the default priorities:" in result.output
-    assert " ".join(result.output.split()).count("report.html") == 1
+    assert "".join(result.output.split()).count("report.html") == 1  # rich may fold a long path anywhere
     # the dashboard of a server on the same data directory shows the scenario runs and the report
     with serving(tmp_path) as served, httpx.Client(base_url=served.url, timeout=30) as web:
         scenarios = web.get("/dashboard/scenarios").text

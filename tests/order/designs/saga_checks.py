@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
 from stepdance.order import Faults, FileChannel, Message, Order, Undeliverable, workload
 from stepdance.order.audit import all_notified, audit
 from stepdance.order.designs.base import Services
-from stepdance.order.run import RunResult
+from stepdance.order.run import RunResult, run_orders
 
 __all__ = ["all_notified", "audit"]
 
@@ -61,6 +62,27 @@ async def eventually(check: Callable[[], object], seconds: float = DEADLINE) -> 
         if loop.time() > deadline:
             raise AssertionError(f"still {answer!r} after {seconds}s")
         await asyncio.sleep(0.02)
+
+
+async def run_mixed_workload(
+    deployment: Any,
+    opened: Callable[[Any, Services], AbstractAsyncContextManager[Any]],
+    *,
+    seconds: float = 60,
+) -> tuple[Services, list[Order]]:
+    """The mixed batch, with transient faults, through the design ``opened(deployment, services)`` runs:
+    every order decided as the workload says, every one notified, and the services' data agreeing. The
+    services and the batch, for what a test checks beyond that."""
+    services = deployment.services(transient_faults(), channel(deployment.data_dir))
+    batch = mixed_batch()
+    levels = stock(services, batch)
+    async with opened(deployment, services) as design:
+        result = await run_orders(design, batch, concurrency=64, timeout=seconds)
+        await eventually(lambda: all_notified(services, batch))  # notified after the decision, maybe later
+        problems = audit(services, batch, levels, channel(deployment.data_dir))
+    assert_as_the_workload_says(result, batch, levels)
+    assert problems == []
+    return services, batch
 
 
 def assert_as_the_workload_says(result: RunResult, batch: Sequence[Order], levels: dict[str, int]) -> None:

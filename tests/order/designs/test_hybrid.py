@@ -22,13 +22,9 @@ from tests.order.designs.conftest import SETTINGS, Deployment, close_bus, runnin
 from tests.order.designs.saga_checks import (
     Refusing,
     all_notified,
-    assert_as_the_workload_says,
-    audit,
     channel,
     eventually,
-    mixed_batch,
-    stock,
-    transient_faults,
+    run_mixed_workload,
 )
 from tests.order.helpers import order
 
@@ -83,17 +79,7 @@ def test_an_outcome_asks_for_the_message_that_tells_it() -> None:
 async def test_a_mixed_workload_ends_as_expected_and_the_services_agree(
     bus_deployment: Deployment,
 ) -> None:
-    deployment = bus_deployment
-    services = deployment.services(transient_faults(), channel(deployment.data_dir))
-    batch = mixed_batch()
-    levels = stock(services, batch)
-    async with hybrid(deployment, services) as design:
-        result = await run_orders(design, batch, concurrency=64, timeout=60)
-        await eventually(lambda: all_notified(services, batch))  # notified from the bus, later
-        problems = audit(services, batch, levels, channel(deployment.data_dir))
-
-    assert_as_the_workload_says(result, batch, levels)
-    assert problems == []
+    services, batch = await run_mixed_workload(bus_deployment, hybrid)
     retried = [o for o in batch if services.notification.faults.attempts("notification", o.order_id) > 1]
     assert retried, "the workload should make some notifications fail once and be redelivered"
 

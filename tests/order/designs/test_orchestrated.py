@@ -16,14 +16,8 @@ from stepdance.order.run import run_orders
 from tests.order.designs.conftest import SETTINGS, Deployment
 from tests.order.designs.saga_checks import (
     Refusing,
-    all_notified,
-    assert_as_the_workload_says,
-    audit,
-    channel,
     eventually,
-    mixed_batch,
-    stock,
-    transient_faults,
+    run_mixed_workload,
 )
 from tests.order.helpers import order
 
@@ -57,16 +51,7 @@ def test_the_definition_ships_in_the_package_and_is_valid() -> None:
 
 
 async def test_a_mixed_workload_ends_as_expected_and_the_services_agree(deployment: Deployment) -> None:
-    services = deployment.services(transient_faults(), channel(deployment.data_dir))
-    batch = mixed_batch()
-    levels = stock(services, batch)
-    async with orchestrated(deployment, services) as design:
-        result = await run_orders(design, batch, concurrency=64, timeout=60)
-        await eventually(lambda: all_notified(services, batch))  # notified after the decision
-        problems = audit(services, batch, levels, channel(deployment.data_dir))
-
-    assert_as_the_workload_says(result, batch, levels)
-    assert problems == []
+    services, batch = await run_mixed_workload(deployment, orchestrated)
     retried = [o for o in batch if services.payment.faults.attempts("payment", o.order_id) > 1]
     assert retried, "the workload should make some charges fail once and be retried"
 
