@@ -151,7 +151,7 @@ async def _notified(services: Any, batch: list[Order]) -> None:
 
 def comparison(rows: list[dict[str, Any]]) -> Table:
     """The designs side by side: how the orders ended against what the workload must give, speed, audit."""
-    table = Table(title="The order saga, three ways, same workload")
+    table = Table(title="The order saga, four ways, same workload")
     table.add_column("")
     for row in rows:
         table.add_column(row["result"].design, justify="right")
