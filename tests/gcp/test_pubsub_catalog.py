@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from stepdance.bus.catalog import open_catalog
-from stepdance.gcp.pubsub_catalog import DELETED_TOPIC, PubSubCatalog, SubscriptionRecord, TopicRecord
+from stepdance.gcp.pubsub_catalog import PubSubCatalog, SubscriptionRecord, TopicRecord
+from stepdance.gcp.pubsub_names import DELETED_TOPIC
 from tests.order.conftest import drop_schemas
 from tests.store.backends import POSTGRES, postgres_reachable
 

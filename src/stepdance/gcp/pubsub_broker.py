@@ -10,8 +10,8 @@ the subscription:
   the message back at once), and :meth:`Broker.expire` gives back every lease whose deadline passed;
 - a message given back is delivered again after the subscription's retry back-off (exponential from the
   minimum to the maximum over the delivery attempts), or at once without a retry policy;
-- with a dead-letter policy, a message delivered more than ``max_delivery_attempts`` times is published to
-  the dead-letter topic (with ``CloudPubSubDeadLetterSourceDeliveryCount`` and the source subscription as
+- with a dead-letter policy, a message given back after its ``max_delivery_attempts``-th delivery (or
+  delivered again past it, after a crash) is published to the dead-letter topic (with ``CloudPubSubDeadLetterSourceDeliveryCount`` and the source subscription as
   attributes, as Pub/Sub adds them) and acknowledged on its own subscription.
 
 Leases live in this process: if it dies, the transport gives the messages it held back after its own ack
@@ -58,6 +58,7 @@ class Policy:
     max_backoff: float = 600.0
     dead_letter_topic: str | None = None  # a topic's resource name
     max_delivery_attempts: int = 5
+    accepts: Callable[[Mapping[str, str]], bool] | None = None  # the subscription's filter on attributes
 
     def backoff(self, attempt: int) -> float:
         """Seconds before delivering again a message given back after its ``attempt``-th delivery."""
@@ -147,9 +148,12 @@ class Broker:
         if consumer is not None:
             await consumer.close()
 
-    async def pull(self, subscription: str, max_messages: int, wait: float) -> list[Received]:
-        """Up to ``max_messages`` messages leased until the ack deadline, waiting up to ``wait`` seconds for
-        the first; messages past their delivery attempts go to the dead-letter topic instead."""
+    async def pull(
+        self, subscription: str, max_messages: int, wait: float, *, ack_deadline: float | None = None
+    ) -> list[Received]:
+        """Up to ``max_messages`` messages leased until the ack deadline (the subscription's, or a stream's
+        ``ack_deadline``), waiting up to ``wait`` seconds for the first; messages past their delivery
+        attempts go to the dead-letter topic instead."""
         consumer = self._consumers[subscription]
         policy = self._policies[subscription]
         deadline = self.clock() + max(wait, 0.0)
@@ -157,32 +161,40 @@ class Broker:
             deliveries = await consumer.fetch(max_messages, max(0.0, deadline - self.clock()))
             leased: list[Received] = []
             for delivery in deliveries:
-                if policy.dead_letter_topic and delivery.attempt > policy.max_delivery_attempts:
-                    await self._dead_letter(subscription, policy, delivery)
+                if policy.accepts is not None and not policy.accepts(_attributes(delivery.message)):
+                    await delivery.ack()  # as Pub/Sub does: a message the filter excludes is acknowledged
                     continue
-                leased.append(self._lease(subscription, policy, delivery))
+                if policy.dead_letter_topic and delivery.attempt > policy.max_delivery_attempts:
+                    await self._dead_letter(subscription, policy, delivery, delivery.attempt - 1)
+                    continue
+                leased.append(self._lease(subscription, policy, delivery, ack_deadline))
             if leased or self.clock() >= deadline:
                 return leased
 
-    def _lease(self, subscription: str, policy: Policy, delivery: Delivery) -> Received:
+    def _lease(
+        self, subscription: str, policy: Policy, delivery: Delivery, ack_deadline: float | None
+    ) -> Received:
         ack_id = f"{uuid.uuid4().hex}"
-        self._leases[ack_id] = _Lease(subscription, delivery, self.clock() + policy.ack_deadline)
+        seconds = policy.ack_deadline if ack_deadline is None else ack_deadline
+        self._leases[ack_id] = _Lease(subscription, delivery, self.clock() + seconds)
         message = delivery.message
         return Received(
             ack_id=ack_id,
             message_id=message.id,
             data=message.body,
-            attributes=json.loads(message.headers.get(ATTRIBUTES) or "{}"),
+            attributes=_attributes(message),
             ordering_key=message.key or "",
             publish_time=float(message.headers.get(PUBLISHED) or 0.0),
             delivery_attempt=delivery.attempt if policy.dead_letter_topic else 0,
         )
 
-    async def _dead_letter(self, subscription: str, policy: Policy, delivery: Delivery) -> None:
+    async def _dead_letter(
+        self, subscription: str, policy: Policy, delivery: Delivery, attempts: int
+    ) -> None:
         assert policy.dead_letter_topic is not None
         message = delivery.message
-        attributes = json.loads(message.headers.get(ATTRIBUTES) or "{}")
-        attributes[DEAD_LETTER_COUNT] = str(delivery.attempt - 1)
+        attributes = _attributes(message)
+        attributes[DEAD_LETTER_COUNT] = str(attempts)
         attributes[DEAD_LETTER_SOURCE] = subscription
         forwarded = Published(message.body, attributes, message.key or "")
         await self.publish(policy.dead_letter_topic, [forwarded])
@@ -225,8 +237,18 @@ class Broker:
     async def _give_back(self, ack_id: str, lease: _Lease) -> None:
         self._leases.pop(ack_id, None)
         policy = self._policies.get(lease.subscription, Policy())
-        await lease.delivery.nack(policy.backoff(lease.delivery.attempt))
+        attempt = lease.delivery.attempt
+        if policy.dead_letter_topic and attempt >= policy.max_delivery_attempts:
+            # its last attempt failed: forwarded now, not at a next pull that may never come
+            await self._dead_letter(lease.subscription, policy, lease.delivery, attempt)
+            return
+        await lease.delivery.nack(policy.backoff(attempt))
 
     async def close(self) -> None:
         for subscription in list(self._consumers):
             await self.detach(subscription)
+
+
+def _attributes(message: Message) -> dict[str, str]:
+    found: dict[str, str] = json.loads(message.headers.get(ATTRIBUTES) or "{}")
+    return found

@@ -16,9 +16,8 @@ from typing import Any
 from sqlalchemy import Column, Float, MetaData, String, Table, Text, delete, select, update
 
 from stepdance.bus.catalog import Catalog
+from stepdance.gcp.pubsub_names import DELETED_TOPIC
 from stepdance.store.sql.engine import mapped
-
-DELETED_TOPIC = "_deleted-topic_"
 
 
 @dataclass(frozen=True, slots=True)
