@@ -33,6 +33,7 @@ class Served:
     services_url: str | None = None  # the services' databases: SQLite files in data_dir unless set
     armed: float = 0.0  # time.monotonic() when it started listening (and armed any --faults)
     grpc: str | None = None  # host:port of the Workflows Executions API (gRPC)
+    pubsub: str | None = None  # host:port of Pub/Sub (gRPC)
 
     def orders_record(self, order_id: str) -> dict[str, Any] | None:
         """The order's record in the orders view, read from the service's own database."""
@@ -60,15 +61,20 @@ def serving(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> It
     environ = {k: v for k, v in os.environ.items() if not k.startswith("STEPDANCE_")}
     environ.update(STEPDANCE_DATA_DIR=str(data_dir), STEPDANCE_POLL_SECONDS="0.05", **(env or {}))
     process = subprocess.Popen(
-        [sys.executable, "-m", "stepdance.cli", "serve", "--port", "0", "--grpc-port", "0", *args],
+        [
+            sys.executable,
+            *("-m", "stepdance.cli", "serve", "--port", "0", "--grpc-port", "0", "--pubsub-port", "0"),
+            *args,
+        ],
         env=environ,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
-        grpc: list[str] = []
-        yield Served(_listening(process, grpc), data_dir, process, grpc=grpc[0] if grpc else None)
+        grpc: dict[str, str] = {}
+        url = _listening(process, grpc)
+        yield Served(url, data_dir, process, grpc=grpc.get("executions"), pubsub=grpc.get("pubsub"))
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -78,7 +84,7 @@ def serving(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> It
             process.communicate()
 
 
-def _listening(process: subprocess.Popen[str], grpc: list[str]) -> str:
+def _listening(process: subprocess.Popen[str], grpc: dict[str, str]) -> str:
     assert process.stderr is not None
     deadline = time.monotonic() + STARTED
     seen = []
@@ -87,7 +93,10 @@ def _listening(process: subprocess.Popen[str], grpc: list[str]) -> str:
         seen.append(line)
         executions = re.search(r"Executions API \(gRPC, no TLS\) on ([\d.]+:\d+)", line)
         if executions:
-            grpc.append(executions.group(1))
+            grpc["executions"] = executions.group(1)
+        pubsub = re.search(r"Pub/Sub \(gRPC, no TLS\) on ([\d.]+:\d+)", line)
+        if pubsub:
+            grpc["pubsub"] = pubsub.group(1)
         found = re.search(r"on (http://[\d.]+:\d+)", line)
         if found:
             return found.group(1)

@@ -4,6 +4,7 @@ Cloud Workflows design as a user would, and the order goes through the real serv
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,33 @@ def test_the_official_client_runs_the_order_saga_workflow_through_stepdance_serv
             channel.close()
         record = served.orders_record("grpc-1")
         assert record is not None and (record["design"], record["status"]) == ("workflows", "completed")
+
+
+def test_pub_sub_under_stepdance_serve_keeps_topics_subscriptions_and_messages_across_a_restart(
+    tmp_path: Path,
+) -> None:
+    pubsub_v1 = pytest.importorskip("google.cloud.pubsub_v1", reason="google-cloud-pubsub is not installed")
+    topic, sub = "projects/local/topics/orders", "projects/local/subscriptions/billing"
+    with serving(tmp_path) as served:
+        assert served.pubsub is not None, "serve did not say where Pub/Sub listens"
+        os.environ["PUBSUB_EMULATOR_HOST"] = served.pubsub
+        try:
+            publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
+            publisher.create_topic(name=topic)
+            subscriber.create_subscription(name=sub, topic=topic)
+            sent = publisher.publish(topic, b"kept", kind="OrderPlaced").result(timeout=20)
+        finally:
+            os.environ.pop("PUBSUB_EMULATOR_HOST", None)
+    with serving(tmp_path) as served:  # the same data directory: the catalog and the bus's log
+        assert served.pubsub is not None
+        os.environ["PUBSUB_EMULATOR_HOST"] = served.pubsub
+        try:
+            subscriber = pubsub_v1.SubscriberClient()
+            assert subscriber.get_subscription(subscription=sub).topic == topic
+            got = eventually(lambda: subscriber.pull(subscription=sub, max_messages=1).received_messages)
+            (message,) = got
+            assert (message.message.message_id, message.message.data) == (sent, b"kept")
+            assert dict(message.message.attributes) == {"kind": "OrderPlaced"}
+            subscriber.acknowledge(subscription=sub, ack_ids=[message.ack_id])
+        finally:
+            os.environ.pop("PUBSUB_EMULATOR_HOST", None)

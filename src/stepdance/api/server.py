@@ -26,6 +26,7 @@ from stepdance.api.app import ApiConfig, create_app
 from stepdance.api.dashboard import routes
 from stepdance.api.dashboard.context import Dashboard
 from stepdance.api.services import routes as service_routes
+from stepdance.bus import Bus
 from stepdance.bus import Client as EventsClient
 from stepdance.engine import Client as StepFunctionsClient
 from stepdance.engine import Engine
@@ -133,13 +134,16 @@ async def serve(
     faults: Faults | None = None,
     grpc_port: int | None = None,
     on_grpc: Callable[[int], Any] | None = None,
+    pubsub_port: int | None = None,
+    on_pubsub: Callable[[int], Any] | None = None,
 ) -> None:
     """Serve until SIGINT/SIGTERM; ``on_ready`` is called with the port once it accepts connections (port
     0 picks a free one). ``handlers``: a module whose task handlers the engine serves besides the saga's
     (see :func:`stepdance.engine.handlers.load_handlers`). ``faults``: failures the services suffer while
     serving (a scenario's error and latency faults, :func:`faults_of`), armed once it listens.
     ``grpc_port``: also serve Cloud Workflows' Executions API over gRPC there (0: a free port; ``on_grpc``
-    is told which). It has no authentication, so with access keys it listens on loopback only."""
+    is told which). It has no authentication, so with access keys it listens on loopback only. The same
+    for ``pubsub_port``: Google Pub/Sub over the served bus (``on_pubsub``)."""
     keys = dict(keys or {})
     check_auth(host, keys)
     prepare = stock_unless_known(DEFAULT_STOCK if stock is None else stock)
@@ -155,6 +159,9 @@ async def serve(
             handlers=handlers,
             faults=faults,
             grpc=None if grpc_port is None else (host if not keys else "127.0.0.1", grpc_port, on_grpc),
+            pubsub=None
+            if pubsub_port is None
+            else (host if not keys else "127.0.0.1", pubsub_port, on_pubsub),
         )
 
 
@@ -181,6 +188,7 @@ async def _serve(
     handlers: str | None,
     faults: Faults | None,
     grpc: tuple[str, int, Callable[[int], Any] | None] | None = None,
+    pubsub: tuple[str, int, Callable[[int], Any] | None] | None = None,
 ) -> None:
     async with (
         open_designs(settings, prepare=prepare, faults=faults) as running,
@@ -194,6 +202,8 @@ async def _serve(
         sfn = StepFunctionsClient(running.engine)
         if grpc is not None:
             await _serve_executions(sfn, grpc, stack)
+        if pubsub is not None:
+            await _serve_pubsub(running.bus, pubsub, stack)
         clients = {"stepfunctions": sfn, "events": EventsClient(running.bus)}
         dashboard = Dashboard(sfn, clients["events"], running.services, settings, running.designs, keys=keys)
         orchestrated = running.designs["orchestrated"]
@@ -259,6 +269,23 @@ async def _serve_executions(
         raise ServeError(str(error)) from None
     except (OSError, RuntimeError) as error:  # grpc says a port is taken with a RuntimeError
         raise ServeError(f"cannot serve the Executions API on {host}:{port}: {error}") from None
+    stack.push_async_callback(server.stop, GRACE_SECONDS)
+    if told is not None:
+        told(server.port)
+
+
+async def _serve_pubsub(
+    bus: Bus, where: tuple[str, int, Callable[[int], Any] | None], stack: contextlib.AsyncExitStack
+) -> None:
+    host, port, told = where
+    try:
+        from stepdance.gcp.pubsub_grpc import start_pubsub_server
+    except ImportError as error:
+        raise ServeError(f"Pub/Sub needs the 'gcp' extra (pip install 'stepdance[gcp]'): {error}") from None
+    try:
+        server = await start_pubsub_server(bus.catalog, bus.transport, host, port)
+    except (OSError, RuntimeError) as error:
+        raise ServeError(f"cannot serve Pub/Sub on {host}:{port}: {error}") from None
     stack.push_async_callback(server.stop, GRACE_SECONDS)
     if told is not None:
         told(server.port)

@@ -49,6 +49,11 @@ def serve_cmd(
         "--grpc-port",
         help="Port of Cloud Workflows' Executions API over gRPC (0: any free port; -1: not served).",
     ),
+    pubsub_port: int = typer.Option(
+        8085,
+        "--pubsub-port",
+        help="Port of Google Pub/Sub over the bus, gRPC (PUBSUB_EMULATOR_HOST; 0: any free port; -1: not served).",
+    ),
 ) -> None:
     """Serve the Step Functions and EventBridge APIs (AWS's JSON protocol) until Ctrl-C."""
     console = Console(stderr=True, soft_wrap=True)
@@ -66,6 +71,12 @@ def serve_cmd(
             console.print(f"  orchestrated saga: start_execution on {make(settings, 'stateMachine', SAGA)}")
             console.print("  choreographed saga: put_events of OrderCreated from 'orders' on the default bus")
             console.print("  Ctrl-C stops it; docs/aws.md says what it serves")
+
+        def pubsub_ready(bound: int) -> None:
+            where = f"{host if not keys else '127.0.0.1'}:{bound}"
+            console.print(
+                f"  Google Pub/Sub (gRPC, no TLS) on {where}: PUBSUB_EMULATOR_HOST={where}; docs/gcp.md"
+            )
 
         def grpc_ready(bound: int) -> None:
             workflow = f"projects/local/locations/us-central1/workflows/{WORKFLOWS_SAGA}"
@@ -86,6 +97,8 @@ def serve_cmd(
                 faults=injected,
                 grpc_port=None if grpc_port < 0 else grpc_port,
                 on_grpc=grpc_ready,
+                pubsub_port=None if pubsub_port < 0 else pubsub_port,
+                on_pubsub=pubsub_ready,
             )
         )
     except (ServeError, DeploymentError) as error:
