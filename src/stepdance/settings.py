@@ -19,7 +19,9 @@ STEPDANCE_CLAIM_BATCH           how many unowned executions a worker takes  ``10
                                 at a time (smaller spreads them over more
                                 workers)
 STEPDANCE_BUS                   the event bus's transport: ``sqlite:///``,  ``sqlite:///<data dir>/
-                                ``nats://``, ``redis://``, ``amqp://``       bus.db``
+                                ``nats://``, ``redis://``, ``amqp://``,      bus.db``
+                                ``pubsub://host:port`` (Pub/Sub's API), or
+                                ``pubsub`` (an endpoint of the run's own)
 STEPDANCE_CATALOG               the bus's catalog (buses, rules, targets,   ``sqlite:///<data dir>/
                                 dead letters): ``sqlite:///`` or             catalog.db``
                                 ``postgresql://...``

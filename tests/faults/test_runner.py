@@ -4,6 +4,7 @@ caught)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from pathlib import Path
@@ -75,6 +76,19 @@ async def test_a_subset_passes_on_postgresql_with_nats(name: str, design: str, t
     finally:
         drop_schemas(schema)
     assert outcome.passed, outcome.to_json()
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("name", ["transient-payment-errors", "killed-after-charge-before-ack"])
+async def test_the_choreography_passes_with_its_events_through_pub_sub(name: str, tmp_path: Path) -> None:
+    """``--bus pubsub``: every event crosses Google Pub/Sub's API (an endpoint of the run's own); the killed
+    service's process reaches the same endpoint."""
+    pytest.importorskip("google.pubsub_v1", reason="google-cloud-pubsub is not installed (stepdance[gcp])")
+    settings = Settings(data_dir=tmp_path).with_urls(bus="pubsub")
+    outcome = await run_scenario(CATALOG[name], "choreographed", settings)
+    assert outcome.passed, outcome.to_json()
+    logs = await asyncio.to_thread(lambda: list(tmp_path.rglob("pubsub.db")))
+    assert logs  # the endpoint's log: the events went through it
 
 
 async def test_a_failure_that_retries_cannot_cure_is_listed_for_a_person_or_compensated(

@@ -19,12 +19,12 @@ from stepdance.gcp.pubsub_broker import (
     Published,
     Received,
 )
-from tests.bus.transports.backends import BACKENDS, url_for
+from tests.bus.transports.backends import CORE_BACKENDS, url_for
 
 pytestmark = pytest.mark.timeout(60)
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=CORE_BACKENDS)
 async def transport(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Transport]:
     opened = open_transport(url_for(request.param, tmp_path))
     yield opened

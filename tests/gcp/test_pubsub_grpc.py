@@ -27,7 +27,7 @@ from google.cloud import pubsub_v1
 from stepdance.bus.catalog import open_catalog
 from stepdance.bus.transports import open_transport
 from stepdance.gcp.pubsub_grpc import PubSubServer, start_pubsub_server
-from tests.bus.transports.backends import BACKENDS, url_for
+from tests.bus.transports.backends import CORE_BACKENDS, url_for
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -45,7 +45,7 @@ class Endpoint:
         return f"projects/{self.project}/subscriptions/{name}"
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=CORE_BACKENDS)
 def transport_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url_for(request.param, tmp_path)
 

@@ -40,7 +40,12 @@ def run_cmd(
     orders: Annotated[int, typer.Option("--orders", min=1, max=1_000_000, help="How many orders.")] = 200,
     concurrency: Annotated[int, typer.Option(min=1, max=10_000, help="Orders in flight at once.")] = 64,
     store: Annotated[str | None, typer.Option(help="Engine store URL (STEPDANCE_STORE).")] = None,
-    bus: Annotated[str | None, typer.Option(help="Bus transport URL (STEPDANCE_BUS).")] = None,
+    bus: Annotated[
+        str | None,
+        typer.Option(
+            help="Bus transport URL (STEPDANCE_BUS); 'pubsub': through a Pub/Sub endpoint of the run's own."
+        ),
+    ] = None,
     catalog: Annotated[str | None, typer.Option(help="Bus catalog URL (STEPDANCE_CATALOG).")] = None,
     services: Annotated[str | None, typer.Option(help="Services' database URL (STEPDANCE_SERVICES).")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Where SQLite files go (STEPDANCE_DATA_DIR).")] = None,

@@ -184,7 +184,7 @@ async def _run(
             else None,
             worker=kill is None or design == "choreographed",
         ) as running,
-        _supervised(kill, design, local) as supervised,
+        _supervised(kill, design, running.settings) as supervised,  # --bus pubsub: the endpoint started
     ):
         deadline = time.monotonic() + expect.seconds
         faults.arm()

@@ -23,6 +23,7 @@ from stepdance import telemetry
 from stepdance.bus import Backoff, Bus, open_catalog
 from stepdance.bus.transports import Transport, TransportError, open_transport
 from stepdance.engine import Client, Engine
+from stepdance.order import pubsub_bus
 from stepdance.order.channels import Channel, ChannelError
 from stepdance.order.db import ServiceDbError
 from stepdance.order.designs import choreography_subscriptions
@@ -76,8 +77,10 @@ async def open_design(
     if here is not None:
         _check_here(name, here)
     make_data_dir(settings)
-    await check_reachable(_servers(name, settings))
     async with AsyncExitStack() as stack:
+        if name in BUS_DESIGNS and pubsub_bus.wants_own_endpoint(settings):
+            settings = await _started_pubsub(settings, stack)
+        await check_reachable(_servers(name, settings))
         services = _guarded(
             "the services' databases",
             lambda: open_services(settings.services, settings.data_dir, faults=faults, channel=channel),
@@ -153,6 +156,8 @@ async def open_designs(
         ]
     )
     async with AsyncExitStack() as stack:
+        if pubsub_bus.wants_own_endpoint(settings):
+            settings = await _started_pubsub(settings, stack)
         services = _guarded(
             "the services' databases",
             lambda: open_services(settings.services, settings.data_dir, faults=faults),
@@ -184,6 +189,18 @@ async def open_designs(
         stack.push_async_callback(stop_engine)  # before the designs let go of the services, as above
         stack.callback(telemetry.flush)
         yield RunningAll(designs, services, engine, bus, settings, where)
+
+
+async def _started_pubsub(settings: Settings, stack: AsyncExitStack) -> Settings:
+    """``--bus pubsub``: an endpoint of this run's own; DeploymentError when the gcp extra is missing."""
+    try:
+        return await pubsub_bus.with_own_endpoint(settings, stack)
+    except ImportError as error:
+        raise DeploymentError(
+            f"--bus pubsub needs the 'gcp' extra (pip install 'stepdance[gcp]'): {error}"
+        ) from None
+    except (OSError, StoreError, TransportError, ValueError) as error:
+        raise DeploymentError(f"cannot start the Pub/Sub endpoint for --bus pubsub: {error}") from None
 
 
 def _once(stop: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:

@@ -12,6 +12,8 @@ import asyncio
 import os
 import socket
 import subprocess
+import tempfile
+import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass
@@ -25,7 +27,9 @@ NATS = os.environ.get("STEPDANCE_TEST_NATS", "nats://127.0.0.1:4222")
 REDIS = os.environ.get("STEPDANCE_TEST_REDIS", "redis://127.0.0.1:6379/0")
 RABBITMQ = os.environ.get("STEPDANCE_TEST_RABBITMQ", "amqp://guest:guest@127.0.0.1:5672/")
 SERVERS = {"nats": ("NATS", NATS), "redis": ("Redis", REDIS), "rabbitmq": ("RabbitMQ", RABBITMQ)}
-BACKENDS = ["sqlite", "nats", "redis", "rabbitmq"]
+CORE_BACKENDS = ["sqlite", "nats", "redis", "rabbitmq"]  # the brokers themselves
+# and the bus over Google Pub/Sub's API, served by stepdance's own endpoint (on SQLite) in this process
+BACKENDS = [*CORE_BACKENDS, "pubsub"]
 PREFIX = f"sdt{uuid.uuid4().hex[:8]}"
 
 
@@ -55,7 +59,39 @@ def skip_unless_up(kind: str) -> str:
 def url_for(kind: str, tmp_path: Path) -> str:
     if kind == "sqlite":
         return f"sqlite:///{tmp_path / 'bus.db'}"  # tmp_path is absolute: four slashes
+    if kind == "pubsub":
+        return f"pubsub://{pubsub_endpoint()}?prefix={PREFIX}"
     return f"{skip_unless_up(kind)}?prefix={PREFIX}"
+
+
+_ENDPOINT: dict[str, str] = {}
+
+
+def pubsub_endpoint() -> str:
+    """The address of a Pub/Sub endpoint of this test process's own (started on first use, on SQLite, on a
+    thread with a loop of its own, so that every test's loop can talk to it); skipped without the gcp extra."""
+    if "address" not in _ENDPOINT:
+        pytest.importorskip("grpc", reason="grpcio is not installed (pip install 'stepdance[gcp]')")
+        pytest.importorskip(
+            "google.pubsub_v1", reason="google-cloud-pubsub is not installed (stepdance[gcp])"
+        )
+        from stepdance.bus.catalog import open_catalog
+        from stepdance.gcp.pubsub_grpc import start_pubsub_server
+
+        directory = Path(tempfile.mkdtemp(prefix="sd-pubsub-"))
+        started = threading.Event()
+
+        async def serve() -> None:
+            catalog = open_catalog(f"sqlite:///{directory / 'catalog.db'}")
+            server = await start_pubsub_server(catalog, open_transport(f"sqlite:///{directory / 'bus.db'}"))
+            _ENDPOINT["address"] = f"127.0.0.1:{server.port}"
+            started.set()
+            await asyncio.Event().wait()  # until the process ends (a daemon thread)
+
+        threading.Thread(target=lambda: asyncio.run(serve()), name="pubsub-endpoint", daemon=True).start()
+        if not started.wait(30):
+            pytest.fail("the test Pub/Sub endpoint did not start")
+    return _ENDPOINT["address"]
 
 
 @dataclass

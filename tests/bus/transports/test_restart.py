@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 
 from stepdance.bus.transports import Message, open_transport
-from tests.bus.transports.backends import BACKENDS, Names, collect
+from tests.bus.transports.backends import CORE_BACKENDS, Names, collect
 from tests.bus.transports.servers import PrivateServer, nats_server, rabbitmq_server, redis_server
 
 STARTERS = {"nats": nats_server, "redis": redis_server, "rabbitmq": rabbitmq_server}
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=CORE_BACKENDS)
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[PrivateServer | str]:
     """A private server to restart, or (SQLite) the URL of a file."""
     if request.param == "sqlite":

@@ -43,6 +43,7 @@ TRANSPORTS = [
     pytest.param("nats", marks=pytest.mark.postgres),
     pytest.param("redis", marks=pytest.mark.postgres),
     pytest.param("rabbitmq", marks=pytest.mark.postgres),
+    "pubsub",  # the events through Google Pub/Sub's API: stepdance's own endpoint, on SQLite
 ]
 
 

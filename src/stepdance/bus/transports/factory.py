@@ -10,6 +10,8 @@ URL                                         transport
 ``redis://host:6379/0``, ``rediss://``      Redis Streams (``stepdance[redis]``)
 ``amqp://user:pass@host:5672/vhost``,       RabbitMQ (``stepdance[rabbitmq]``)
 ``amqps://``
+``pubsub://host:8085[?project=p]``          Google Pub/Sub's API: stepdance's own (``stepdance serve``) or an
+                                            emulator (``stepdance[gcp]``)
 ==========================================  ================================================================
 
 Query options the transports take (removed before the URL reaches the driver): ``prefix=`` names the
@@ -29,10 +31,15 @@ _OPTIONS = ("prefix", "prefetch")
 
 def open_transport(url: str) -> Transport:
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if url in ("pubsub", "pubsub://"):
+        raise TransportError(
+            "'pubsub' alone starts a Pub/Sub endpoint of the run's own (stepdance run, scenarios, serve); "
+            "here give an endpoint's address: pubsub://host:port"
+        )
     opener = _OPENERS.get(scheme)
     if opener is None:
         raise TransportError(
-            f"Unsupported transport URL {url!r}: use sqlite://, nats://, redis:// or amqp:// (see "
+            f"Unsupported transport URL {url!r}: use sqlite://, nats://, redis://, amqp:// or pubsub:// (see "
             "stepdance.bus.transports.factory)"
         )
     base, options = _options(url)
@@ -77,6 +84,14 @@ def _redis(url: str, options: dict[str, str]) -> Transport:
     return RedisTransport(url, prefix=options.get("prefix", "sd"))
 
 
+def _pubsub(url: str, options: dict[str, str]) -> Transport:
+    try:
+        from stepdance.bus.transports.pubsub import open_pubsub
+    except ImportError as error:
+        raise _missing("Pub/Sub", "gcp", error) from error
+    return open_pubsub(url, options)
+
+
 def _rabbitmq(url: str, options: dict[str, str]) -> Transport:
     try:
         from stepdance.bus.transports.rabbitmq import RabbitTransport
@@ -97,4 +112,5 @@ _OPENERS: dict[str, Callable[[str, dict[str, str]], Transport]] = {
     "rediss": _redis,
     "amqp": _rabbitmq,
     "amqps": _rabbitmq,
+    "pubsub": _pubsub,
 }
