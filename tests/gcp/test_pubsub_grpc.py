@@ -5,14 +5,18 @@ redelivery, dead letters, errors with Pub/Sub's status codes; and a restart keep
 from __future__ import annotations
 
 import asyncio
+import base64
 import concurrent.futures
 import contextlib
+import json
 import os
 import threading
+import time
 import uuid
 import warnings
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +28,11 @@ pytest.importorskip("google.cloud.pubsub_v1", reason="google-cloud-pubsub is not
 from google.api_core import exceptions
 from google.cloud import pubsub_v1
 
+from stepdance import telemetry
 from stepdance.bus.catalog import open_catalog
 from stepdance.bus.transports import open_transport
 from stepdance.gcp.pubsub_grpc import PubSubServer, start_pubsub_server
+from stepdance.settings import Settings
 from tests.bus.transports.backends import CORE_BACKENDS, url_for
 
 pytestmark = pytest.mark.timeout(90)
@@ -197,3 +203,93 @@ async def test_bad_calls_get_pub_sub_s_status_codes_and_change_nothing(endpoint:
         assert list(subscriber.list_subscriptions(project=f"projects/{endpoint.project}")) == []
 
     await asyncio.to_thread(run)
+
+
+class Receiver(BaseHTTPRequestHandler):
+    """A push endpoint: refuses each message's first delivery with a 503, takes the second with a 204."""
+
+    got: list[tuple[dict[str, str], bytes]] = []
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        Receiver.got.append(({k.lower(): v for k, v in self.headers.items()}, body))
+        first = sum(1 for _, b in Receiver.got if b == body) == 1
+        self.send_response(503 if first else 204)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+async def test_a_push_subscription_posts_each_message_until_the_endpoint_takes_it(endpoint: Endpoint) -> None:
+    Receiver.got = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/push"
+    publisher, subscriber = clients(endpoint)
+    topic = endpoint.topic("pushed")
+
+    def run() -> None:
+        publisher.create_topic(name=topic)
+        subscriber.create_subscription(
+            request={
+                "name": endpoint.subscription("wrapped"),
+                "topic": topic,
+                "push_config": {"push_endpoint": url},
+                "retry_policy": {"minimum_backoff": {"seconds": 0}, "maximum_backoff": {"seconds": 1}},
+            }
+        )
+        subscriber.create_subscription(
+            request={
+                "name": endpoint.subscription("raw"),
+                "topic": topic,
+                "push_config": {"push_endpoint": url, "no_wrapper": {"write_metadata": True}},
+            }
+        )
+        publisher.publish(topic, b"hello", kind="greeting").result(timeout=20)
+        deadline = time.monotonic() + 20
+        while len(Receiver.got) < 4 and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    try:
+        await asyncio.to_thread(run)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(Receiver.got) == 4  # each subscription: refused once, delivered again, taken
+    wrapped = [json.loads(b) for h, b in Receiver.got if h["content-type"] == "application/json"]
+    assert len(wrapped) == 2 and wrapped[0] == wrapped[1]
+    assert wrapped[0]["subscription"] == endpoint.subscription("wrapped")
+    assert base64.b64decode(wrapped[0]["message"]["data"]) == b"hello"
+    assert wrapped[0]["message"]["attributes"] == {"kind": "greeting"}
+    raw = [(h, b) for h, b in Receiver.got if h["content-type"] == "application/octet-stream"]
+    assert [b for _, b in raw] == [b"hello", b"hello"]
+    assert raw[0][0]["x-goog-pubsub-kind"] == "greeting"
+
+
+async def test_a_trace_crosses_pub_sub_from_the_publisher_s_googclient_traceparent(
+    endpoint: Endpoint, tmp_path: Path
+) -> None:
+    telemetry.configure(Settings(data_dir=tmp_path))
+    publisher, subscriber = clients(endpoint)
+    topic, sub = endpoint.topic("traced"), endpoint.subscription("traced")
+    trace_id, parent = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+
+    def run() -> None:
+        publisher.create_topic(name=topic)
+        subscriber.create_subscription(name=sub, topic=topic)
+        traceparent = f"00-{trace_id}-{parent}-01"
+        publisher.publish(topic, b"traced", googclient_traceparent=traceparent).result(timeout=20)
+        got: list[Any] = []
+        while not got:
+            got = list(subscriber.pull(subscription=sub, max_messages=1, timeout=20).received_messages)
+        subscriber.acknowledge(subscription=sub, ack_ids=[got[0].ack_id])
+
+    await asyncio.to_thread(run)
+    telemetry.flush()
+    spans = [s for s in telemetry.read_spans(tmp_path / "traces") if s["traceId"] == trace_id]
+    kinds = {s["name"]: s for s in spans}
+    assert set(kinds) == {f"{topic} publish", f"{sub} deliver"}
+    assert kinds[f"{topic} publish"]["parentSpanId"] == parent
+    assert kinds[f"{sub} deliver"]["parentSpanId"] == parent

@@ -162,8 +162,8 @@ def too(field_name: str, value: int, side: str, bound: int) -> str:
         ([Msg(attributes={"k" * 257: "v"})], too("attribute key", 257, "large", 256)),
         ([Msg(attributes={"k": "é" * 513})], too("attribute value", 1026, "large", 1024)),
         (
-            [Msg(attributes={"googclient_x": "v"})],
-            "Message attribute keys must not start with 'goog' (key=googclient_x).",
+            [Msg(attributes={"goog_x": "v"})],
+            "Message attribute keys must not start with 'goog' (key=goog_x).",
         ),
         ([Msg(attributes={"": "v"})], "Message attribute keys must not be empty."),
         ([Msg(ordering_key="k" * 1025)], too("ordering_key", 1025, "large", 1024)),
@@ -187,6 +187,7 @@ def test_publish_refusals(messages: list[Msg], message: str) -> None:
         [Msg()] * 1000,
         [Msg(attributes={str(i): "v" * 1024 for i in range(100)}, ordering_key="k" * 1024)],
         [Msg(attributes={"k" * 256: "v", "Goog": "upper case is not Google's"})],
+        [Msg(attributes={"googclient_traceparent": "00-" + "1" * 32 + "-" + "2" * 16 + "-01"})],
         [types.PubsubMessage(data=b"proto", attributes={"a": "b"}, ordering_key="o")],
     ],
 )

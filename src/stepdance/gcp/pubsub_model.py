@@ -91,8 +91,8 @@ def check_message(message: Message) -> None:
 def _check_attribute(key: str, value: str) -> None:
     if not key:
         raise invalid("Message attribute keys must not be empty.")
-    if key.startswith("goog"):
-        # The prefix is Google's: it stamps googclient_* attributes itself.
+    if key.startswith("goog") and not key.startswith("googclient_"):
+        # The prefix is Google's; its client libraries send googclient_* (the trace context) themselves.
         raise invalid(f"Message attribute keys must not start with 'goog' (key={key}).")
     if len(key.encode()) > MAX_ATTRIBUTE_KEY_BYTES:
         raise _out_of_bounds("attribute key", len(key.encode()), "large", MAX_ATTRIBUTE_KEY_BYTES)

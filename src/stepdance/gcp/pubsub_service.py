@@ -17,7 +17,9 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from google.pubsub_v1 import types
+from opentelemetry.trace import SpanKind
 
+from stepdance import telemetry
 from stepdance.gcp import pubsub_config as config
 from stepdance.gcp import pubsub_model as model
 from stepdance.gcp.pubsub_broker import Broker, Policy, Published, Received
@@ -31,8 +33,10 @@ from stepdance.gcp.pubsub_names import (
     parse_subscription,
     parse_topic,
 )
+from stepdance.gcp.pubsub_push import Pusher
 
 T = TypeVar("T", TopicRecord, SubscriptionRecord)
+TRACEPARENT = "googclient_traceparent"  # the attribute Google's clients carry a W3C traceparent in
 R = TypeVar("R")
 PULL_WAIT = 5.0  # seconds a Pull waits for a first message unless it may return at once
 STREAM_POLL = 1.0  # seconds a streaming pull waits for messages before looking at the stream again
@@ -44,6 +48,7 @@ class PubSubService:
         self.catalog = catalog
         self.broker = broker
         self._expiring: asyncio.Task[None] | None = None
+        self._pushers: dict[str, Pusher] = {}
 
     async def _db(self, fn: Callable[..., R], *args: Any) -> R:
         return await asyncio.to_thread(fn, *args)
@@ -55,10 +60,15 @@ class PubSubService:
         leases."""
         for record in await self._db(self.catalog.all_subscriptions):
             if record.topic != DELETED_TOPIC:
-                await self.broker.attach(record.name, record.topic, policy_of(_config(record)))
+                settings = _config(record)
+                await self.broker.attach(record.name, record.topic, policy_of(settings))
+                await self._push(settings)
         self._expiring = asyncio.get_running_loop().create_task(self._expire_leases())
 
     async def stop(self) -> None:
+        for pusher in list(self._pushers.values()):
+            await pusher.stop()
+        self._pushers.clear()
         if self._expiring is not None:
             self._expiring.cancel()
             await asyncio.gather(self._expiring, return_exceptions=True)
@@ -69,6 +79,19 @@ class PubSubService:
             await self.broker.expire()
             # a lease is at least 10 s long when made: looking every 0.5 s gives it back at most that late
             await asyncio.sleep(0.5)
+
+    async def _push(self, settings: config.SubscriptionConfig) -> None:
+        """Deliver a push subscription's messages to its endpoint (again, with new settings); stop pushing
+        for one that is no longer a push subscription."""
+        running = self._pushers.pop(settings.name, None)
+        if running is not None:
+            await running.stop()
+        if settings.push_config.push_endpoint and settings.topic != DELETED_TOPIC:
+            pusher = Pusher(
+                self.broker, settings.name, settings.push_config, float(settings.ack_deadline_seconds)
+            )
+            self._pushers[settings.name] = pusher
+            pusher.start()
 
     # ------------------------------------------------------------------ Publisher
 
@@ -107,7 +130,19 @@ class PubSubService:
         await self._topic(request.topic)
         model.check_publish(request.topic, list(request.messages))
         messages = [Published(bytes(m.data), dict(m.attributes), m.ordering_key) for m in request.messages]
-        return types.PublishResponse(message_ids=await self.broker.publish(request.topic, messages))
+        # the client's trace (its OpenTelemetry publisher sets googclient_traceparent) goes on through here
+        parent = next((m.attributes[TRACEPARENT] for m in messages if TRACEPARENT in m.attributes), None)
+        attributes = {
+            "stepdance.component": "pubsub",
+            "messaging.system": "gcp_pubsub",
+            "messaging.destination.name": request.topic,
+            "messaging.batch.message_count": len(messages),
+        }
+        with telemetry.span(
+            f"{request.topic} publish", parent=parent, kind=SpanKind.SERVER, attributes=attributes
+        ):
+            ids = await self.broker.publish(request.topic, messages)
+        return types.PublishResponse(message_ids=ids)
 
     async def _topic(self, name: str) -> TopicRecord:
         parsed = parse_topic(name)
@@ -128,6 +163,7 @@ class PubSubService:
         if not await self._db(self.catalog.create_subscription, record):
             raise already_exists(name)
         await self.broker.attach(request.name, request.topic, policy_of(settings))
+        await self._push(settings)
         return config.to_proto(settings)
 
     async def get_subscription(self, request: types.GetSubscriptionRequest) -> types.Subscription:
@@ -140,6 +176,7 @@ class PubSubService:
             await self._topic(updated.dead_letter_policy.dead_letter_topic)
         await self._db(self.catalog.update_subscription, record.name, _to_json(updated))
         self.broker.configure(record.name, policy_of(updated))
+        await self._push(updated)
         return config.to_proto(updated)
 
     async def list_subscriptions(
@@ -157,6 +194,9 @@ class PubSubService:
 
     async def delete_subscription(self, request: types.DeleteSubscriptionRequest) -> None:
         await self._subscription(request.subscription)
+        pusher = self._pushers.pop(request.subscription, None)
+        if pusher is not None:
+            await pusher.stop()
         await self.broker.detach(request.subscription)
         await self._db(self.catalog.delete_subscription, request.subscription)
 
@@ -177,6 +217,7 @@ class PubSubService:
             return types.PullResponse()
         wait = 0.0 if request.return_immediately else PULL_WAIT
         got = await self.broker.pull(record.name, min(request.max_messages, 1000), wait)
+        delivered(record.name, got)
         return types.PullResponse(received_messages=[received(record.name, m) for m in got])
 
     async def acknowledge(self, request: types.AcknowledgeRequest) -> None:
@@ -210,6 +251,7 @@ class PubSubService:
                     continue
                 got = await self.broker.pull(record.name, min(room, 1000), STREAM_POLL, ack_deadline=deadline)
                 if got:
+                    delivered(record.name, got)
                     outstanding.update(m.ack_id for m in got)
                     yield types.StreamingPullResponse(
                         received_messages=[received(record.name, m) for m in got]
@@ -257,6 +299,32 @@ def policy_of(settings: config.SubscriptionConfig) -> Policy:
         max_delivery_attempts=5 if dead is None else dead.max_delivery_attempts,
         accepts=model.parse_filter(settings.filter).matches if settings.filter else None,
     )
+
+
+def delivered(subscription: str, messages: Sequence[Received]) -> None:
+    """A span per delivery of a traced message (one with ``googclient_traceparent``), under the publisher's
+    span: the trace crosses Pub/Sub to the subscriber."""
+    if not telemetry.enabled():
+        return
+    now = time.time()
+    for message in messages:
+        parent = message.attributes.get(TRACEPARENT)
+        if parent:
+            telemetry.record_span(
+                f"{subscription} deliver",
+                parent=parent,
+                span_id=telemetry.new_span_id(),
+                start=message.publish_time,
+                end=now,
+                kind=SpanKind.CONSUMER,
+                attributes={
+                    "stepdance.component": "pubsub",
+                    "messaging.system": "gcp_pubsub",
+                    "messaging.destination.subscription.name": subscription,
+                    "messaging.message.id": message.message_id,
+                    "messaging.gcp_pubsub.message.delivery_attempt": message.delivery_attempt,
+                },
+            )
 
 
 def received(subscription: str, message: Received) -> types.ReceivedMessage:
