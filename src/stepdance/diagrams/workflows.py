@@ -19,6 +19,7 @@ from typing import Any
 
 from stepdance.diagrams.graph import Edge, Graph, Node
 from stepdance.diagrams.statemachine import state_machine, with_path
+from stepdance.engine.languages import WORKFLOWS, language_of
 from stepdance.gcw.syntax import (
     Assign,
     Call,
@@ -34,7 +35,6 @@ from stepdance.gcw.syntax import (
     Try,
     Workflow,
     Workflows,
-    looks_like_workflows,
     parse,
 )
 
@@ -54,7 +54,8 @@ def end_of(routine: str) -> str:
 def diagram_of(definition: str, title: str = "", history: Iterable[Mapping[str, Any]] | None = None) -> Graph:
     """The graph of a stored definition, ASL or Workflows (whichever the text is), with the path of
     ``history`` marked when given. A definition that is not valid raises ValueError."""
-    if looks_like_workflows(definition):
+    # the engine's own test of the language, so the dashboard draws what the engine runs
+    if language_of(definition) == WORKFLOWS:
         graph = workflow(definition, title or "workflow")
         return graph if history is None else with_entries(graph, history)
     graph = state_machine(definition, title or "state machine")

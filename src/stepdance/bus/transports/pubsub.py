@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from urllib.parse import parse_qsl, quote
 
 import grpc
@@ -71,15 +71,19 @@ class PubSubTransport(Transport):
         if name in self._topics:
             return
         publisher, _ = self._clients()
+        await self._create(name, publisher.create_topic(name=name))
+        self._topics.add(name)
+
+    async def _create(self, name: str, call: Awaitable[object]) -> None:
+        """Create a topic or subscription; one that exists already (another process made it) is fine."""
         try:
-            await publisher.create_topic(name=name)
+            await call
         except exceptions.AlreadyExists:
             pass
         except exceptions.GoogleAPICallError as error:
             raise TransportError(
                 f"Pub/Sub at {self.address}: cannot create {name}: {error.message}"
             ) from None
-        self._topics.add(name)
 
     async def publish(self, topic: str, messages: Sequence[Message]) -> None:
         if not messages:
@@ -111,14 +115,7 @@ class PubSubTransport(Transport):
                 dead_letter_topic=attempts, max_delivery_attempts=MAX_ATTEMPTS
             ),
         )
-        try:
-            await subscriber.create_subscription(request=settings)
-        except exceptions.AlreadyExists:
-            pass
-        except exceptions.GoogleAPICallError as error:
-            raise TransportError(
-                f"Pub/Sub at {self.address}: cannot create {name}: {error.message}"
-            ) from None
+        await self._create(name, subscriber.create_subscription(request=settings))
         return PubSubSubscription(subscriber, name, ack_wait)
 
     async def close(self) -> None:
