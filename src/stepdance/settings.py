@@ -42,6 +42,9 @@ STEPDANCE_TRACING               ``off`` records no spans                    ``on
 STEPDANCE_OTLP_ENDPOINT         send spans over OTLP/HTTP instead of to      unset (OpenTelemetry's
                                 files (``http://collector:4318``)           ``OTEL_EXPORTER_OTLP_
                                                                             ENDPOINT`` works too)
+STEPDANCE_CLOUDEVENTS           ``binary`` or ``structured``: every HTTP     ``off``: the event as
+                                target receives its events as CloudEvents   EventBridge sends it
+                                in that HTTP content mode
 ==============================  ==========================================  ==========================
 """
 
@@ -69,6 +72,7 @@ class Settings:
     retry_scale: float = 1.0
     ack_wait_seconds: float = 60.0
     tracing: bool = True
+    cloudevents: str = ""  # "", "binary" or "structured": how HTTP targets receive events
 
     @property
     def store(self) -> str:
@@ -114,6 +118,7 @@ class Settings:
             retry_scale=float(get("RETRY_SCALE") or defaults.retry_scale),
             ack_wait_seconds=float(get("ACK_WAIT_SECONDS") or defaults.ack_wait_seconds),
             tracing=_switch("STEPDANCE_TRACING", get("TRACING"), defaults.tracing),
+            cloudevents=_mode("STEPDANCE_CLOUDEVENTS", get("CLOUDEVENTS")),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -131,6 +136,8 @@ class Settings:
             "STEPDANCE_ACK_WAIT_SECONDS": str(self.ack_wait_seconds),
             "STEPDANCE_TRACING": "on" if self.tracing else "off",
         }
+        if self.cloudevents:
+            env["STEPDANCE_CLOUDEVENTS"] = self.cloudevents
         for name, url in (
             ("STORE", self.store_url),
             ("BUS", self.bus_url),
@@ -177,3 +184,11 @@ def _switch(name: str, value: str | None, default: bool) -> bool:
     if value.lower() in ("off", "false", "0", "no"):
         return False
     raise ValueError(f"{name} is on or off, not {value!r}")
+
+
+def _mode(name: str, value: str | None) -> str:
+    if value is None or value.lower() == "off":
+        return ""
+    if value.lower() in ("binary", "structured"):
+        return value.lower()
+    raise ValueError(f"{name} is binary, structured or off, not {value!r}")

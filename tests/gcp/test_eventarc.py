@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stepdance.gcp.cloudevents import ATTRIBUTES, CloudEvent
+from stepdance.bus.cloudevents import ATTRIBUTES, CloudEvent
 from stepdance.gcp.eventarc import (
     Filter,
     RetryPolicy,
@@ -19,7 +19,7 @@ from stepdance.gcp.eventarc import (
     parse_trigger,
     path_matches,
 )
-from tests.gcp.test_cloudevents import events
+from tests.bus.test_cloudevents import events
 
 pytestmark = pytest.mark.timeout(30)
 

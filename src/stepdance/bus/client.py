@@ -16,6 +16,8 @@ from stepdance.bus import names, shapes
 from stepdance.bus.catalog import BusRecord, RuleRecord
 from stepdance.bus.client_archives import ArchiveCalls
 from stepdance.bus.client_dlq import DeadLetterCalls
+from stepdance.bus.cloudevents_target import MEMBER as CLOUDEVENTS
+from stepdance.bus.cloudevents_target import CloudEventsDelivery
 from stepdance.bus.errors import (
     InvalidEventPatternException,
     LimitExceededException,
@@ -236,5 +238,12 @@ def _target_shape(target: Mapping[str, Any], index: int) -> dict[str, Any]:
         )
     TargetInput.parse(shape)
     RetryPolicy.parse(shape.get("RetryPolicy"), f"targets.{index + 1}.member.retryPolicy")
+    if CLOUDEVENTS in shape:
+        CloudEventsDelivery.parse(shape[CLOUDEVENTS], f"targets.{index + 1}.member.cloudEvents")
+        if kind_of(arn) != "http":
+            raise ValidationException(
+                f"Target {shape['Id']}: CloudEvents applies to http(s) targets only (a handler reads the"
+                " CloudEvent from its context's cloudevent())."
+            )
     json.dumps(shape)  # stored as JSON: refuse what cannot be
     return shape

@@ -12,6 +12,8 @@ from typing import Any
 
 from stepdance.bus import names
 from stepdance.bus.catalog import ArchiveRecord, BusRecord, RuleRecord, TargetRecord
+from stepdance.bus.cloudevents_target import MEMBER as CLOUDEVENTS
+from stepdance.bus.cloudevents_target import CloudEventsDelivery
 from stepdance.bus.errors import EventsError
 from stepdance.bus.patterns import InvalidEventPattern, Pattern, compile_pattern
 from stepdance.bus.retry import RetryPolicy
@@ -48,6 +50,7 @@ class Target:
     input: TargetInput
     retry: RetryPolicy
     shape: dict[str, Any] = field(compare=False)
+    cloudevents: CloudEventsDelivery | None = None  # None: the event as EventBridge sends it
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -133,6 +136,7 @@ def _target(record: TargetRecord) -> Target | None:
             TargetInput.parse(record.shape),
             RetryPolicy.parse(record.shape.get("RetryPolicy")),
             record.shape,
+            CloudEventsDelivery.parse(record.shape[CLOUDEVENTS]) if CLOUDEVENTS in record.shape else None,
         )
     except (EventsError, KeyError) as error:
         log.warning("stored target %s of %s no longer parses: %s", record.id, record.rule, error)

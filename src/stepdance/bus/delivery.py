@@ -22,6 +22,8 @@ from stepdance import telemetry
 from stepdance.bus import headers as h
 from stepdance.bus import names
 from stepdance.bus.catalog import DeadLetter
+from stepdance.bus.cloudevents import CloudEventError
+from stepdance.bus.cloudevents_target import event_of
 from stepdance.bus.consumer import Consumer
 from stepdance.bus.definitions import Rule, Target
 from stepdance.bus.envelope import iso_time, parse_event
@@ -171,6 +173,14 @@ class TargetConsumer(Consumer):
             return self._dead(delivery, target, text, None, TargetFailure("MalformedEvent", event))
         if not only and not self._wanted(rule, event, message.headers):
             return None
+        cloud = self.bus.cloudevents_of(target)
+        if cloud is not None and cloud.filters:
+            try:
+                wanted = cloud.wants(event_of(event, h.carried(message.headers), target.bus, None, True))
+            except CloudEventError as error:  # not a CloudEvent (e.g. a source that is no URI-reference)
+                return self._dead(delivery, target, text, None, TargetFailure("MalformedEvent", str(error)))
+            if not wanted:
+                return None
         return self._ready(delivery, rule, target, event, text, now)
 
     @staticmethod
@@ -223,7 +233,9 @@ class TargetConsumer(Consumer):
         elif policy.exhausted(delivery.attempt):
             await self._dead(delivery, target, text, MAX_ATTEMPTS, failure)
         else:
-            delay = self.bus.backoff.delay(delivery.attempt)
+            cloud = self.bus.cloudevents_of(target)
+            backoff = cloud.backoff if cloud is not None and cloud.backoff is not None else self.bus.backoff
+            delay = backoff.delay(delivery.attempt)
             if now + delay - published > policy.maximum_event_age:
                 await self._dead(delivery, target, text, MAX_AGE, failure)
             else:
@@ -266,6 +278,11 @@ class TargetConsumer(Consumer):
         )
         log.warning("dead letter for %s: %s (%s)", self.group, failure, exhausted or "not retried")
         await self.bus.store(self.bus.catalog.add_dead_letter, letter)
+        for hook in self.bus.dead_letter_hooks:
+            try:
+                await hook(letter, target)
+            except Exception:
+                log.exception("a dead-letter hook failed for %s", self.group)
         await delivery.ack()
 
 

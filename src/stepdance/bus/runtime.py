@@ -21,7 +21,7 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
@@ -31,7 +31,8 @@ from stepdance.aio import in_thread, wait_event
 from stepdance.away import log_failure
 from stepdance.bus import archiver, names, replay
 from stepdance.bus import headers as h
-from stepdance.bus.catalog import Catalog
+from stepdance.bus.catalog import Catalog, DeadLetter
+from stepdance.bus.cloudevents_target import CloudEventsDelivery, event_of
 from stepdance.bus.consumer import Consumer, ConsumerSettings
 from stepdance.bus.definitions import Definitions, Target
 from stepdance.bus.delivery import TargetConsumer
@@ -56,6 +57,7 @@ from stepdance.bus.targets import (
     handler_name,
     kind_of,
     post,
+    post_cloudevent,
     start_execution,
 )
 from stepdance.bus.transports import Message, Transport, TransportError
@@ -109,6 +111,12 @@ class Bus:
         self._loop_task: asyncio.Task[None] | None = None
         self._http: httpx.AsyncClient | None = None
         self._purged = 0.0
+        self.default_cloudevents = (
+            CloudEventsDelivery(mode=self.settings.cloudevents) if self.settings.cloudevents else None
+        )
+        # called after a dead letter is stored (e.g. to publish it to a Pub/Sub dead-letter topic); a hook's
+        # failure is logged, the dead letter stays in the queue either way
+        self.dead_letter_hooks: list[Callable[[DeadLetter, Target], Awaitable[None]]] = []
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -324,11 +332,30 @@ class Bus:
         if kind == "handler":
             await self.handlers.invoke(handler_name(target.arn) or "", input_text, context)
         elif kind == "http":
-            await post(self._http_client(), target.arn, input_text, context)
+            cloud = self.cloudevents_of(target)
+            if cloud is None:
+                await post(self._http_client(), target.arn, input_text, context)
+                return
+            event = event_of(context.event, context.headers, target.bus, input_text, target.input.whole_event)
+            await post_cloudevent(
+                self._http_client(),
+                target.arn,
+                event,
+                cloud.mode,
+                traceparent=context.span or context.headers.get(h.TRACEPARENT),
+                retry_every_failure=cloud.retry_every_failure,
+            )
         elif kind == "state-machine" and self.engine_client is not None:
             await start_execution(self.engine_client, target.arn, input_text, context)
         else:
             raise TargetFailure("InvalidTarget", f"this bus cannot deliver to {target.arn}", retryable=False)
+
+    def cloudevents_of(self, target: Target) -> CloudEventsDelivery | None:
+        """How ``target`` receives CloudEvents: its own member, else the bus-wide setting for an HTTP
+        target; None: as EventBridge sends events."""
+        if target.cloudevents is not None:
+            return target.cloudevents
+        return self.default_cloudevents if kind_of(target.arn) == "http" else None
 
     def _http_client(self) -> httpx.AsyncClient:
         if self._http is None:

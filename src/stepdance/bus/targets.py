@@ -24,6 +24,7 @@ import httpx
 
 from stepdance.aio import in_thread
 from stepdance.bus import headers as h
+from stepdance.bus.cloudevents import CloudEvent, from_bus_event, to_binary, to_structured
 
 if TYPE_CHECKING:
     from stepdance.engine import Client as EngineClient
@@ -72,6 +73,10 @@ class DeliveryContext:
     def replay_name(self) -> str | None:
         name = self.event.get("replay-name")
         return str(name) if name is not None else None
+
+    def cloudevent(self) -> CloudEvent:
+        """The event as a CloudEvent (CloudEvents 1.0, with correlation and trace context extensions)."""
+        return from_bus_event(self.event, self.headers, eventbus=self.bus)
 
     def caused_headers(self) -> dict[str, str]:
         """Headers for an event this delivery causes (give them to ``outbox.publish``)."""
@@ -185,8 +190,32 @@ async def post(client: httpx.AsyncClient, url: str, input_text: str | None, cont
     """POST the input as JSON with the event's carried headers; 401, 407, 409, 429, 5xx and network errors
     are retried, other non-2xx answers are not."""
     request_headers = {"content-type": "application/json", **context.headers, "x-event-id": context.event_id}
+    await _send(client, url, (input_text or "").encode(), request_headers, retry_every_failure=False)
+
+
+async def post_cloudevent(
+    client: httpx.AsyncClient,
+    url: str,
+    event: CloudEvent,
+    mode: str,
+    *,
+    traceparent: str | None = None,
+    retry_every_failure: bool = False,
+) -> None:
+    """POST ``event`` in the CloudEvents HTTP binding's ``mode`` (binary or structured), with
+    ``traceparent`` (this delivery's span) as the W3C header; failures as :func:`post` says, or every one
+    retried with ``retry_every_failure`` (a Pub/Sub push subscription's rule)."""
+    request_headers, body = to_structured(event) if mode == "structured" else to_binary(event)
+    if traceparent:
+        request_headers["traceparent"] = traceparent
+    await _send(client, url, body, request_headers, retry_every_failure=retry_every_failure)
+
+
+async def _send(
+    client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str], *, retry_every_failure: bool
+) -> None:
     try:
-        response = await client.post(url, content=(input_text or "").encode(), headers=request_headers)
+        response = await client.post(url, content=body, headers=headers)
     except httpx.TimeoutException as error:
         raise TargetFailure("Timeout", f"POST {url}: {error!r}") from error
     except httpx.HTTPError as error:
@@ -194,7 +223,7 @@ async def post(client: httpx.AsyncClient, url: str, input_text: str | None, cont
     status = response.status_code
     if 200 <= status < 300:
         return
-    retryable = status in RETRIED_STATUSES or status >= 500
+    retryable = retry_every_failure or status in RETRIED_STATUSES or status >= 500
     raise TargetFailure(
         f"HTTP{status}", f"POST {url} answered {status}: {response.text[:500]}", retryable=retryable
     )

@@ -64,6 +64,11 @@ class TargetInput:
             return _transformer(target["InputTransformer"], target_id)
         return cls()
 
+    @property
+    def whole_event(self) -> bool:
+        """True when the target receives the event itself (no Input, InputPath or InputTransformer)."""
+        return self.constant is None and self.path is None and self.input_template is None
+
     def render(self, event: dict[str, Any], event_text: str, delivered: Delivered | None) -> str | None:
         """The target's input; ``delivered`` is read only with an input template, which needs it."""
         if self.constant is not None:

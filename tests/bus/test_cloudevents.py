@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stepdance.gcp.cloudevents import (
+from stepdance.bus.cloudevents import (
     CloudEvent,
     CloudEventError,
     from_bus_event,
