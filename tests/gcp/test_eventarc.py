@@ -18,6 +18,7 @@ from stepdance.gcp.eventarc import (
     matches,
     parse_trigger,
     path_matches,
+    trigger_json,
 )
 from tests.bus.test_cloudevents import events
 
@@ -217,8 +218,9 @@ def _with(path: str, value: Any) -> dict[str, Any]:
         (_with("/deadLetterTopic", "dl"), "/deadLetterTopic: 'dl' is not a Pub/Sub topic"),
         (
             {**TRIGGER, "a~b/c": 1},
-            "/a~0b~1c: unknown field (one of: contentMode, deadLetterTopic, destination,",
+            "/a~0b~1c: unknown field (one of: channel, contentMode, deadLetterTopic, destination,",
         ),
+        (_with("/channel", "projects/p/channels/x"), "/channel: 'projects/p/channels/x' is not a channel"),
     ],
 )
 def test_parse_errors_name_the_json_pointer_of_the_bad_field(document: dict[str, Any], error: str) -> None:
@@ -341,3 +343,28 @@ def test_wildcards_in_place_of_a_paths_segments_still_match_it(parts: list[str],
     assert path_matches("/".join([*parts[:start], "**", *parts[end:]]), path)
     assert path_matches("/".join([*parts[:star], "*", *parts[star + 1 :]]), path)
     assert path_matches("/" + path, path)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {
+            "contentMode": "structured",
+            "retryPolicy": {"maxAttempts": 9, "minBackoff": "0.25s", "maxBackoff": 30},
+        },
+        {"channel": "projects/p/locations/l/channels/orders", "deadLetterTopic": "projects/p/topics/dead"},
+        {"name": "projects/p/locations/l/triggers/ship", "channel": "orders"},
+    ],
+)
+def test_a_trigger_reads_back_from_its_json(extra: dict[str, Any]) -> None:
+    parsed = parse_trigger({**TRIGGER, **extra})
+    assert parse_trigger(trigger_json(parsed)) == parsed
+
+
+def test_the_channel_names_the_event_bus_and_the_name_the_id() -> None:
+    assert parse_trigger(TRIGGER).event_bus == "default"
+    named = parse_trigger({**TRIGGER, "name": "projects/p/locations/l/triggers/ship", "channel": "orders"})
+    assert (named.id, named.event_bus) == ("ship", "orders")
+    full = parse_trigger({**TRIGGER, "channel": "projects/p/locations/l/channels/stepdance-choreographed"})
+    assert full.event_bus == "stepdance-choreographed"

@@ -183,7 +183,7 @@ def from_bus_event(
     """The CloudEvent for a bus event (EventBridge's envelope) and the headers it travelled with.
 
     ``type`` is the detail-type and ``data`` the detail (JSON). ``subject`` defaults to the detail's
-    ``orderId``, so a trigger can pick one order's events. The correlation and causation ids become the
+    ``orderId`` (or its ``order``'s), so a trigger can pick one order's events. The correlation and causation ids become the
     ``correlationid`` and ``causationid`` extensions, the W3C trace context the Distributed Tracing
     extension's ``traceparent`` and ``tracestate``; ``eventbus`` names the bus the event came through.
     """
@@ -191,9 +191,8 @@ def from_bus_event(
         if not isinstance(event.get(key), str):
             raise CloudEventError(f"{'type' if key == 'detail-type' else key}: the bus event has no {key!r}")
     detail = event.get("detail")
-    if subject is None and isinstance(detail, Mapping):
-        found = detail.get(SUBJECT_KEY)
-        subject = found if isinstance(found, str) and found else None
+    if subject is None:
+        subject = _order_id(detail)
     extensions = _bus_extensions(headers or {})
     if eventbus:
         extensions["eventbus"] = eventbus
@@ -209,6 +208,16 @@ def from_bus_event(
         data=detail,
         extensions=extensions,
     )
+
+
+def _order_id(detail: Any) -> str | None:
+    """The detail's ``orderId``, or its order's (the saga's events carry the order under ``order``)."""
+    for holder in (detail, detail.get("order") if isinstance(detail, Mapping) else None):
+        if isinstance(holder, Mapping):
+            found = holder.get(SUBJECT_KEY)
+            if isinstance(found, str) and found:
+                return found
+    return None
 
 
 def _bus_extensions(headers: Mapping[str, str]) -> dict[str, str]:

@@ -10,7 +10,8 @@ A trigger's JSON follows Eventarc's ``Trigger`` resource where the two meet::
      "retryPolicy": {"maxAttempts": 5, "minBackoff": "10s", "maxBackoff": "600s"},
      "deadLetterTopic": "projects/p/topics/orders-dead-letters"}
 
-``destination`` may also be the URL itself; ``contentMode`` and the backoffs are stepdance's (Eventarc
+``channel`` names the event bus the trigger listens on (the default bus without it); ``destination`` may
+also be the URL itself; ``contentMode`` and the backoffs are stepdance's (Eventarc
 always delivers in binary mode and takes its backoff from Pub/Sub). An event matches when every filter
 does: exact equality on the attribute or extension, or a path pattern (``*`` within one segment, ``**``
 for any number of segments). Errors are :class:`TriggerError` naming the JSON pointer of the bad field.
@@ -42,10 +43,13 @@ _TOPIC_ID = re.compile(r"[A-Za-z][A-Za-z0-9._~+%-]{2,254}")
 _TOPIC_NAME = re.compile(r"projects/[^/]+/topics/(?P<id>[^/]+)")
 _DURATION = re.compile(r"(\d+(?:\.\d{1,9})?)s")
 
-_FIELDS = frozenset(("name", "eventFilters", "destination", "contentMode", "retryPolicy", "deadLetterTopic"))
+_FIELDS = frozenset(
+    ("name", "eventFilters", "destination", "contentMode", "retryPolicy", "deadLetterTopic", "channel")
+)
+_CHANNEL = re.compile(r"(?:projects/[^/]+/locations/[^/]+/channels/)?(?P<id>[\w.-]{1,256})")
 # an Eventarc resource as the API returns it carries these too; they mean nothing here
 _IGNORED = frozenset(
-    {"uid", "createTime", "updateTime", "etag", "labels", "serviceAccount", "transport", "channel"}
+    {"uid", "createTime", "updateTime", "etag", "labels", "serviceAccount", "transport"}
     | {"conditions", "eventDataContentType", "satisfiesPzs"}
 )
 
@@ -130,6 +134,18 @@ class Trigger:
     content_mode: Literal["binary", "structured"] = "binary"
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     dead_letter_topic: str | None = None
+    channel: str | None = None
+    """Where the trigger listens: an event bus, named as Eventarc names a channel (``projects/P/locations/L/
+    channels/BUS``) or by the bus's name; None: the default bus."""
+
+    @property
+    def id(self) -> str:
+        return trigger_id(self.name)
+
+    @property
+    def event_bus(self) -> str:
+        found = _CHANNEL.fullmatch(self.channel) if self.channel is not None else None
+        return found["id"] if found else "default"
 
     def __post_init__(self) -> None:
         found = _TRIGGER_NAME.fullmatch(self.name)
@@ -148,6 +164,12 @@ class Trigger:
                 "/contentMode",
                 f"unknown content mode {self.content_mode!r} (one of: {', '.join(CONTENT_MODES)})",
             )
+        if self.channel is not None and not _CHANNEL.fullmatch(self.channel):
+            raise TriggerError(
+                "/channel",
+                f"{self.channel!r} is not a channel (projects/P/locations/L/channels/BUS, or an event bus's"
+                " name: 1-256 of letters, digits, '.', '-', '_')",
+            )
         if self.dead_letter_topic is not None:
             found = _TOPIC_NAME.fullmatch(self.dead_letter_topic)
             topic = found["id"] if found else self.dead_letter_topic
@@ -157,6 +179,12 @@ class Trigger:
                     f"{self.dead_letter_topic!r} is not a Pub/Sub topic (projects/P/topics/T or T: 3-255"
                     " characters, starting with a letter, not with 'goog')",
                 )
+
+
+def trigger_id(name: str) -> str:
+    """The trigger id in ``name`` (``projects/P/locations/L/triggers/ID``, or the id itself)."""
+    found = _TRIGGER_NAME.fullmatch(name)
+    return found["id"] if found else name
 
 
 def _check_filters(filters: list[Filter]) -> None:
@@ -207,6 +235,7 @@ def _parse(data: Mapping[str, Any]) -> Trigger:
         content_mode=_get(data, "contentMode", str, "", "binary"),
         retry=_parse_retry(data.get("retryPolicy")),
         dead_letter_topic=_get(data, "deadLetterTopic", str, "", None),
+        channel=_get(data, "channel", str, "", None),
     )
 
 
@@ -320,3 +349,34 @@ def _matches(condition: Filter, event: CloudEvent) -> bool:
     if condition.operator == PATH_PATTERN:
         return path_matches(condition.value, value)
     return value == condition.value
+
+
+# --- back to JSON ---------------------------------------------------------------------------------------
+
+
+def trigger_json(trigger: Trigger) -> dict[str, Any]:
+    """The trigger as JSON, in the shape :func:`parse_trigger` reads (``parse_trigger(trigger_json(t)) == t``)."""
+    document: dict[str, Any] = {
+        "name": trigger.name,
+        "eventFilters": [
+            {"attribute": f.attribute, "value": f.value, **({"operator": f.operator} if f.operator else {})}
+            for f in trigger.filters
+        ],
+        "destination": {"httpEndpoint": {"uri": trigger.destination}},
+        "contentMode": trigger.content_mode,
+        "retryPolicy": {
+            "maxAttempts": trigger.retry.max_attempts,
+            "minBackoff": _duration_text(trigger.retry.min_backoff),
+            "maxBackoff": _duration_text(trigger.retry.max_backoff),
+        },
+    }
+    if trigger.dead_letter_topic is not None:
+        document["deadLetterTopic"] = trigger.dead_letter_topic
+    if trigger.channel is not None:
+        document["channel"] = trigger.channel
+    return document
+
+
+def _duration_text(seconds: float) -> str:
+    """A protobuf Duration as JSON spells it: nanoseconds at most, no trailing zeros."""
+    return f"{seconds:.9f}".rstrip("0").rstrip(".") + "s"
