@@ -17,6 +17,7 @@ import signal
 import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,8 @@ from stepdance.engine import Engine
 from stepdance.engine.handlers import load_handlers
 from stepdance.faults.scenario import ScenarioError, load_scenario
 from stepdance.gcp import GcpUnavailable, start_executions_server
+from stepdance.gcp.eventarc import TriggerError
+from stepdance.gcp.eventarc_triggers import Triggers
 from stepdance.order.deployment import open_designs
 from stepdance.order.designs.base import Services
 from stepdance.order.designs.choreographed import Choreographed
@@ -136,6 +139,7 @@ async def serve(
     on_grpc: Callable[[int], Any] | None = None,
     pubsub_port: int | None = None,
     on_pubsub: Callable[[int], Any] | None = None,
+    triggers: TriggerSet | None = None,
 ) -> None:
     """Serve until SIGINT/SIGTERM; ``on_ready`` is called with the port once it accepts connections (port
     0 picks a free one). ``handlers``: a module whose task handlers the engine serves besides the saga's
@@ -143,7 +147,8 @@ async def serve(
     serving (a scenario's error and latency faults, :func:`faults_of`), armed once it listens.
     ``grpc_port``: also serve Cloud Workflows' Executions API over gRPC there (0: a free port; ``on_grpc``
     is told which). It has no authentication, so with access keys it listens on loopback only. The same
-    for ``pubsub_port``: Google Pub/Sub over the served bus (``on_pubsub``)."""
+    for ``pubsub_port``: Google Pub/Sub over the served bus (``on_pubsub``). ``triggers``: Eventarc triggers
+    to create or replace once the designs' buses exist (:func:`stepdance.gcp.eventarc_file.read_triggers`)."""
     keys = dict(keys or {})
     check_auth(host, keys)
     prepare = stock_unless_known(DEFAULT_STOCK if stock is None else stock)
@@ -162,6 +167,7 @@ async def serve(
             pubsub=None
             if pubsub_port is None
             else (host if not keys else "127.0.0.1", pubsub_port, on_pubsub),
+            triggers=triggers,
         )
 
 
@@ -189,6 +195,7 @@ async def _serve(
     faults: Faults | None,
     grpc: tuple[str, int, Callable[[int], Any] | None] | None = None,
     pubsub: tuple[str, int, Callable[[int], Any] | None] | None = None,
+    triggers: TriggerSet | None = None,
 ) -> None:
     async with (
         open_designs(settings, prepare=prepare, faults=faults) as running,
@@ -204,6 +211,12 @@ async def _serve(
             await _serve_executions(sfn, grpc, stack)
         if pubsub is not None:
             await _serve_pubsub(running.bus, pubsub, stack)
+        eventarc = Triggers(running.bus)  # from now on, a trigger's dead letters reach its Pub/Sub topic
+        if triggers is not None:
+            try:
+                await eventarc.apply(triggers.documents, triggers.pointers)
+            except TriggerError as error:
+                raise ServeError(f"--triggers {triggers.source}: {error}") from None
         clients = {"stepfunctions": sfn, "events": EventsClient(running.bus)}
         dashboard = Dashboard(sfn, clients["events"], running.services, settings, running.designs, keys=keys)
         orchestrated = running.designs["orchestrated"]
@@ -289,6 +302,15 @@ async def _serve_pubsub(
     stack.push_async_callback(server.stop, GRACE_SECONDS)
     if told is not None:
         told(server.port)
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerSet:
+    """Eventarc trigger documents read from ``source``, with each one's JSON pointer there."""
+
+    source: str
+    documents: list[Any]
+    pointers: list[str]
 
 
 def _load(engine: Engine, module: str) -> None:

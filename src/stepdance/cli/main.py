@@ -15,6 +15,7 @@ from stepdance.cli.scenarios import scenarios_cmd
 from stepdance.cli.serve import serve_cmd
 from stepdance.cli.service import service_cmd
 from stepdance.cli.trace import trace_cmd
+from stepdance.cli.triggers import triggers_app
 from stepdance.cli.validate import validate_cmd
 from stepdance.cli.worker import worker_cmd
 
@@ -56,3 +57,4 @@ app.command("diagram")(diagram_cmd)
 app.command("report")(report_cmd)
 app.command("serve")(serve_cmd)
 app.add_typer(export_app, name="export")
+app.add_typer(triggers_app, name="triggers")

@@ -103,7 +103,7 @@ def on_engine(data_dir: Path | None, store: str | None, call: Callable[[Client],
     return _run(work)
 
 
-def _on_bus(
+def on_bus(
     data_dir: Path | None, bus: str | None, catalog: str | None, call: Callable[[EventsClient], Awaitable[T]]
 ) -> T:
     """``call`` with an events client of the bus the settings name, run; errors as :func:`_run` says."""
@@ -171,7 +171,7 @@ def dlq_list(
         )
 
     _show(
-        _on_bus(data_dir, bus, catalog, every),
+        on_bus(data_dir, bus, catalog, every),
         "DeadLetters",
         "dead letters",
         as_json,
@@ -193,7 +193,7 @@ def dlq_show(
     catalog: CatalogUrl = None,
 ) -> None:
     """One dead letter, with its whole event and headers, as JSON."""
-    letter = _on_bus(data_dir, bus, catalog, lambda events: events.describe_dead_letter(Id=letter_id))
+    letter = on_bus(data_dir, bus, catalog, lambda events: events.describe_dead_letter(Id=letter_id))
     typer.echo(json.dumps(letter, indent=2, default=str))
 
 
@@ -207,7 +207,7 @@ def dlq_redrive(
     catalog: CatalogUrl = None,
 ) -> None:
     """Send dead letters back to their targets (a running subscriber then handles them)."""
-    answer = _on_bus(
+    answer = on_bus(
         data_dir,
         bus,
         catalog,

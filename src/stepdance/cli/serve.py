@@ -14,8 +14,9 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from stepdance.api.server import ServeError, faults_of, parse_keys, parse_stock, serve
+from stepdance.api.server import ServeError, TriggerSet, faults_of, parse_keys, parse_stock, serve
 from stepdance.engine.arns import make
+from stepdance.gcp.eventarc_file import TriggerFileError, read_triggers
 from stepdance.order.deployment import DeploymentError
 from stepdance.order.designs.orchestrated import Orchestrated
 from stepdance.order.designs.workflows_saga import WorkflowsSaga
@@ -49,6 +50,11 @@ def serve_cmd(
         "--grpc-port",
         help="Port of Cloud Workflows' Executions API over gRPC (0: any free port; -1: not served).",
     ),
+    triggers: Path = typer.Option(
+        None,
+        "--triggers",
+        help="A JSON or YAML file of Eventarc triggers to create or replace (docs/gcp.md).",
+    ),
     pubsub_port: int = typer.Option(
         8085,
         "--pubsub-port",
@@ -62,6 +68,10 @@ def serve_cmd(
         keys = parse_keys(access_key)
         levels = parse_stock(stock) if stock else None
         injected = faults_of(faults) if faults is not None else None
+        trigger_set = None
+        if triggers is not None:
+            documents, pointers = read_triggers(triggers)
+            trigger_set = TriggerSet(str(triggers), documents, pointers)
 
         def ready(bound: int) -> None:
             auth = f"SigV4, {len(keys)} access key(s)" if keys else "no auth: loopback only"
@@ -70,6 +80,11 @@ def serve_cmd(
             console.print(f"  data: {settings.data_dir.resolve()}; boto3: endpoint_url='{url}'")
             console.print(f"  orchestrated saga: start_execution on {make(settings, 'stateMachine', SAGA)}")
             console.print("  choreographed saga: put_events of OrderCreated from 'orders' on the default bus")
+            if trigger_set is not None:
+                console.print(
+                    f"  Eventarc triggers: {len(trigger_set.documents)} from {trigger_set.source}"
+                    " (stepdance triggers list)"
+                )
             console.print("  Ctrl-C stops it; docs/aws.md says what it serves")
 
         def pubsub_ready(bound: int) -> None:
@@ -99,9 +114,10 @@ def serve_cmd(
                 on_grpc=grpc_ready,
                 pubsub_port=None if pubsub_port < 0 else pubsub_port,
                 on_pubsub=pubsub_ready,
+                triggers=trigger_set,
             )
         )
-    except (ServeError, DeploymentError) as error:
+    except (ServeError, DeploymentError, TriggerFileError) as error:
         console.print(f"error: {error}", markup=False)
         raise typer.Exit(2) from None
     except KeyboardInterrupt:

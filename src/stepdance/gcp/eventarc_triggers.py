@@ -30,6 +30,7 @@ from stepdance.bus.cloudevents_target import MEMBER as CLOUDEVENTS
 from stepdance.bus.cloudevents_target import event_of
 from stepdance.bus.definitions import Target
 from stepdance.bus.envelope import parse_event
+from stepdance.bus.names import DEFAULT_BUS
 from stepdance.bus.errors import ResourceNotFoundException
 from stepdance.bus.headers import carried
 from stepdance.gcp.eventarc import Trigger, TriggerError, parse_trigger, trigger_id, trigger_json
@@ -160,19 +161,25 @@ class Triggers:
         await self.events.put_targets(Rule=name, EventBusName=bus, Targets=[target_shape(trigger)])
         return trigger
 
-    async def apply(self, documents: Sequence[Any]) -> list[Trigger]:
-        """Create or replace every trigger of ``documents``, once all of them are checked."""
-        parsed = [parse_trigger(document, f"/{index}") for index, document in enumerate(documents)]
-        seen: dict[str, int] = {}
-        for index, trigger in enumerate(parsed):
+    async def apply(self, documents: Sequence[Any], pointers: Sequence[str] | None = None) -> list[Trigger]:
+        """Create or replace every trigger of ``documents``, once all of them are checked; ``pointers``: each
+        one's JSON pointer in its file, for errors (``/0``, ``/1``... unless told)."""
+        where = list(pointers) if pointers is not None else [f"/{i}" for i in range(len(documents))]
+        parsed = [parse_trigger(document, at) for document, at in zip(documents, where, strict=True)]
+        seen: dict[str, str] = {}
+        for trigger, at in zip(parsed, where, strict=True):
             if trigger.id in seen:
-                raise TriggerError(f"/{index}/name", f"trigger {trigger.id!r} is also at /{seen[trigger.id]}")
-            seen[trigger.id] = index
-            await self._check(trigger, f"/{index}")
+                raise TriggerError(
+                    f"{at}/name", f"trigger {trigger.id!r} is also at {seen[trigger.id] or '/'}"
+                )
+            seen[trigger.id] = at
+            await self._check(trigger, at)
         return [await self.create(document, replace=True) for document in documents]
 
     async def _check(self, trigger: Trigger, where: str) -> None:
-        if trigger.event_bus not in await self._buses():
+        if trigger.event_bus == DEFAULT_BUS:  # always there, though a bus never started has not written it
+            await self.bus.store(self.bus.catalog.ensure_bus, DEFAULT_BUS, self.bus.clock())
+        elif trigger.event_bus not in await self._buses():
             raise TriggerError(f"{where}/channel", f"there is no event bus {trigger.event_bus!r}")
         topic = dead_letter_topic(trigger)
         if topic is not None and await self.bus.store(self.pubsub.get_topic, topic) is None:
