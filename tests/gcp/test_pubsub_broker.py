@@ -106,6 +106,58 @@ async def test_past_its_delivery_attempts_a_message_goes_to_the_dead_letter_topi
     assert dead.attributes == {"why": "test", DEAD_LETTER_COUNT: "2", DEAD_LETTER_SOURCE: sub}
 
 
+async def test_an_ordered_subscription_sends_a_keys_next_message_only_after_an_ack(broker: Broker) -> None:
+    topic, sub = names()
+    await broker.attach(sub, topic, Policy(ordered=True))
+    await broker.publish(topic, [Published(f"a{n}".encode(), ordering_key="a") for n in range(3)])
+    await broker.publish(topic, [Published(b"b0", ordering_key="b"), Published(b"free")])
+    await broker.publish(topic, [Published(b"b1", ordering_key="b")])
+    first = await _pull_all(broker, sub, 3)
+    assert sorted(m.data for m in first) == [b"a0", b"b0", b"free"]  # one per key, and the unkeyed one
+    assert await broker.pull(sub, 10, 0.3) == []  # a1 and b1 wait for a0 and b0
+    await broker.acknowledge(sub, [m.ack_id for m in first if m.data != b"a0"])
+    (b1,) = await _pull_all(broker, sub, 1)
+    assert b1.data == b"b1"
+    a0 = next(m for m in first if m.data == b"a0")
+    await broker.modify_ack_deadline(sub, [a0.ack_id], 0)  # a nack: a0 again, still before a1
+    (again,) = await _pull_all(broker, sub, 1)
+    assert (again.data, again.message_id) == (b"a0", a0.message_id)
+    order = []
+    for _ in range(2):
+        await broker.acknowledge(sub, [again.ack_id])
+        (again,) = await _pull_all(broker, sub, 1)
+        order.append(again.data)
+    assert order == [b"a1", b"a2"]
+    await broker.acknowledge(sub, [again.ack_id, b1.ack_id])
+    assert await broker.pull(sub, 10, 0.3) == []
+
+
+async def test_an_ordered_keys_retries_keep_their_back_off_attempts_and_dead_letter(broker: Broker) -> None:
+    topic, sub = names()
+    dead_topic, dead_sub = names()
+    await broker.attach(dead_sub, dead_topic, Policy())
+    policy = Policy(ordered=True, min_backoff=0.2, dead_letter_topic=dead_topic, max_delivery_attempts=3)
+    await broker.attach(sub, topic, policy)
+    await broker.publish(
+        topic, [Published(b"poison", ordering_key="k"), Published(b"next", ordering_key="k")]
+    )
+    attempts = []
+    for _ in range(3):
+        (got,) = await _pull_all(broker, sub, 1)
+        assert got.data == b"poison"
+        attempts.append(got.delivery_attempt)
+        await broker.modify_ack_deadline(sub, [got.ack_id], 0)
+        if len(attempts) == 1:
+            assert await broker.pull(sub, 10, 0.1) == []  # neither it (back-off) nor the next one (order)
+    assert attempts == [1, 2, 3]
+    (dead,) = await _pull_all(broker, dead_sub, 1)
+    assert dead.data == b"poison" and dead.attributes[DEAD_LETTER_COUNT] == "3"
+    (after,) = await _pull_all(broker, sub, 1)  # the key goes on past its dead letter
+    assert after.data == b"next" and after.delivery_attempt == 1
+    await broker.acknowledge(sub, [after.ack_id])
+    await broker.acknowledge(dead_sub, [dead.ack_id])
+
+
 async def _pull_all(broker: Broker, subscription: str, count: int) -> list[Received]:
     got: list[Received] = []
     loop = asyncio.get_running_loop()

@@ -143,6 +143,50 @@ async def test_streaming_pull_delivers_redelivers_a_nack_and_stops(endpoint: End
     assert [d for d, _ in seen].count(b"nack-once") == 2
 
 
+async def test_ordering_keys_are_delivered_in_order_through_a_nack(endpoint: Endpoint) -> None:
+    os.environ["PUBSUB_EMULATOR_HOST"] = endpoint.address
+    publisher = pubsub_v1.PublisherClient(
+        publisher_options=pubsub_v1.types.PublisherOptions(enable_message_ordering=True)
+    )
+    subscriber = pubsub_v1.SubscriberClient()
+    topic, sub = endpoint.topic("ledger"), endpoint.subscription("ledger")
+    acked: dict[str, list[bytes]] = {"k": [], "j": []}
+    nacked: list[bytes] = []
+    done = threading.Event()
+
+    def callback(message: Any) -> None:
+        if message.data == b"k-1" and not nacked:
+            nacked.append(message.data)
+            message.nack()  # k-2 on must not come before k-1 comes again
+            return
+        acked[message.ordering_key].append(message.data)
+        message.ack()
+        if sum(map(len, acked.values())) == 10:
+            done.set()
+
+    def run() -> None:
+        publisher.create_topic(name=topic)
+        subscriber.create_subscription(request={"name": sub, "topic": topic, "enable_message_ordering": True})
+        future = subscriber.subscribe(sub, callback)
+        try:
+            sent = [
+                publisher.publish(topic, f"{key}-{n}".encode(), ordering_key=key)
+                for n in range(5)
+                for key in ("k", "j")
+            ]
+            for each in sent:
+                each.result(timeout=20)
+            assert done.wait(30), f"acked only {acked}"
+        finally:
+            future.cancel()
+            with contextlib.suppress(concurrent.futures.CancelledError, Exception):
+                future.result(timeout=10)
+
+    await asyncio.to_thread(run)
+    assert nacked == [b"k-1"]
+    assert acked == {key: [f"{key}-{n}".encode() for n in range(5)] for key in ("k", "j")}
+
+
 async def test_past_max_delivery_attempts_a_message_goes_to_the_dead_letter_topic(endpoint: Endpoint) -> None:
     publisher, subscriber = clients(endpoint)
     topic, dead = endpoint.topic("work"), endpoint.topic("work-dead")

@@ -30,9 +30,9 @@ from stepdance.bus.cloudevents_target import MEMBER as CLOUDEVENTS
 from stepdance.bus.cloudevents_target import event_of
 from stepdance.bus.definitions import Target
 from stepdance.bus.envelope import parse_event
-from stepdance.bus.names import DEFAULT_BUS
 from stepdance.bus.errors import ResourceNotFoundException
 from stepdance.bus.headers import carried
+from stepdance.bus.names import DEFAULT_BUS
 from stepdance.gcp.eventarc import Trigger, TriggerError, parse_trigger, trigger_id, trigger_json
 from stepdance.gcp.pubsub_broker import DEAD_LETTER_COUNT, Broker, Published
 from stepdance.gcp.pubsub_catalog import PubSubCatalog

@@ -10,6 +10,9 @@ the subscription:
   the message back at once), and :meth:`Broker.expire` gives back every lease whose deadline passed;
 - a message given back is delivered again after the subscription's retry back-off (exponential from the
   minimum to the maximum over the delivery attempts), or at once without a retry policy;
+- with ``enable_message_ordering``, a key's next message goes out only once the one before it is
+  acknowledged; one given back is kept here, ahead of the key's later messages, until its back-off passes
+  (the transport's redelivery would not keep the order);
 - with a dead-letter policy, a message given back after its ``max_delivery_attempts``-th delivery (or
   delivered again past it, after a crash) is published to the dead-letter topic (with ``CloudPubSubDeadLetterSourceDeliveryCount`` and the source subscription as
   attributes, as Pub/Sub adds them) and acknowledged on its own subscription.
@@ -24,6 +27,7 @@ attributes and the publish time in headers.
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
 import json
 import time
@@ -59,6 +63,7 @@ class Policy:
     dead_letter_topic: str | None = None  # a topic's resource name
     max_delivery_attempts: int = 5
     accepts: Callable[[Mapping[str, str]], bool] | None = None  # the subscription's filter on attributes
+    ordered: bool = False  # enable_message_ordering: one message of an ordering key out at a time, in order
 
     def backoff(self, attempt: int) -> float:
         """Seconds before delivering again a message given back after its ``attempt``-th delivery."""
@@ -94,6 +99,53 @@ class _Lease:
     subscription: str
     delivery: Delivery
     deadline: float
+    again: int = 0  # deliveries this broker made of it beyond the transport's count (an ordered key's)
+
+    @property
+    def attempt(self) -> int:
+        return self.delivery.attempt + self.again
+
+
+@dataclass
+class _Waiting:
+    """A message of an ordering key waiting for the one before it, or to be delivered again."""
+
+    delivery: Delivery
+    again: int = 0
+    not_before: float = 0.0
+
+
+@dataclass
+class _Keys:
+    """An ordered subscription's keys: the message of each that is out, and those waiting behind it."""
+
+    out: dict[str, str] = field(default_factory=dict)  # ordering key -> ack id of its leased message
+    waiting: dict[str, collections.deque[_Waiting]] = field(default_factory=dict)
+
+    def ready(self, now: float) -> list[tuple[str, _Waiting]]:
+        return [
+            (key, queue[0])
+            for key, queue in self.waiting.items()
+            if key not in self.out and queue and queue[0].not_before <= now
+        ]
+
+    def next_due(self) -> float | None:
+        due = [q[0].not_before for key, q in self.waiting.items() if key not in self.out and q]
+        return min(due) if due else None
+
+    def hold(self, key: str, delivery: Delivery) -> bool:
+        """Keep ``delivery`` behind its key's earlier messages; False when it may go out now. A message the
+        transport gave again while held (its ack wait ran out) takes its earlier copy's place."""
+        queue = self.waiting.get(key)
+        if queue:
+            for held in queue:
+                if held.delivery.message.id == delivery.message.id:
+                    held.delivery, held.again = delivery, max(0, held.again - 1)
+                    return True
+        if key in self.out or queue:
+            self.waiting.setdefault(key, collections.deque()).append(_Waiting(delivery))
+            return True
+        return False
 
 
 class Broker:
@@ -105,6 +157,7 @@ class Broker:
         self._consumers: dict[str, Subscription] = {}
         self._leases: dict[str, _Lease] = {}
         self._policies: dict[str, Policy] = {}
+        self._keys: dict[str, _Keys] = {}  # ordered subscriptions only
         self._ids = itertools.count(int(time.time() * 1000) * 1000)  # decimal ids that only grow
         self._lock = asyncio.Lock()
 
@@ -143,6 +196,7 @@ class Broker:
         """Stop consuming (the subscription was deleted, or the server stops); its leases lapse."""
         consumer = self._consumers.pop(subscription, None)
         self._policies.pop(subscription, None)
+        self._keys.pop(subscription, None)  # the transport gives what was held back after its ack wait
         for ack_id in [a for a, lease in self._leases.items() if lease.subscription == subscription]:
             del self._leases[ack_id]
         if consumer is not None:
@@ -153,31 +207,67 @@ class Broker:
     ) -> list[Received]:
         """Up to ``max_messages`` messages leased until the ack deadline (the subscription's, or a stream's
         ``ack_deadline``), waiting up to ``wait`` seconds for the first; messages past their delivery
-        attempts go to the dead-letter topic instead."""
+        attempts go to the dead-letter topic instead. On an ordered subscription a key's next message goes
+        out only once the one before it is acknowledged."""
         consumer = self._consumers[subscription]
         policy = self._policies[subscription]
+        keys = self._keys.setdefault(subscription, _Keys()) if policy.ordered else None
         deadline = self.clock() + max(wait, 0.0)
         while True:
-            deliveries = await consumer.fetch(max_messages, max(0.0, deadline - self.clock()))
             leased: list[Received] = []
-            for delivery in deliveries:
-                if policy.accepts is not None and not policy.accepts(_attributes(delivery.message)):
-                    await delivery.ack()  # as Pub/Sub does: a message the filter excludes is acknowledged
-                    continue
-                if policy.dead_letter_topic and delivery.attempt > policy.max_delivery_attempts:
-                    await self._dead_letter(subscription, policy, delivery, delivery.attempt - 1)
-                    continue
-                leased.append(self._lease(subscription, policy, delivery, ack_deadline))
+            if keys is not None:
+                for key, held in keys.ready(self.clock())[:max_messages]:
+                    keys.waiting[key].popleft()
+                    if not keys.waiting[key]:
+                        del keys.waiting[key]
+                    await self._offer(subscription, policy, held.delivery, held.again, ack_deadline, leased)
+            room = max_messages - len(leased)
+            if room > 0:
+                until = deadline if not leased else self.clock()
+                due = keys.next_due() if keys is not None else None
+                if due is not None:
+                    until = min(until, due)
+                for delivery in await consumer.fetch(room, max(0.0, until - self.clock())):
+                    if policy.accepts is not None and not policy.accepts(_attributes(delivery.message)):
+                        await delivery.ack()  # as Pub/Sub does: a message the filter excludes is acknowledged
+                        continue
+                    ordering = delivery.message.key
+                    if keys is not None and ordering and keys.hold(ordering, delivery):
+                        continue
+                    await self._offer(subscription, policy, delivery, 0, ack_deadline, leased)
             if leased or self.clock() >= deadline:
                 return leased
 
+    async def _offer(
+        self,
+        subscription: str,
+        policy: Policy,
+        delivery: Delivery,
+        again: int,
+        ack_deadline: float | None,
+        leased: list[Received],
+    ) -> None:
+        attempt = delivery.attempt + again
+        if policy.dead_letter_topic and attempt > policy.max_delivery_attempts:
+            await self._dead_letter(subscription, policy, delivery, attempt - 1)
+            return
+        leased.append(self._lease(subscription, policy, delivery, ack_deadline, again))
+
     def _lease(
-        self, subscription: str, policy: Policy, delivery: Delivery, ack_deadline: float | None
+        self,
+        subscription: str,
+        policy: Policy,
+        delivery: Delivery,
+        ack_deadline: float | None,
+        again: int = 0,
     ) -> Received:
         ack_id = f"{uuid.uuid4().hex}"
         seconds = policy.ack_deadline if ack_deadline is None else ack_deadline
-        self._leases[ack_id] = _Lease(subscription, delivery, self.clock() + seconds)
+        self._leases[ack_id] = _Lease(subscription, delivery, self.clock() + seconds, again)
         message = delivery.message
+        keys = self._keys.get(subscription)
+        if keys is not None and message.key:
+            keys.out[message.key] = ack_id
         return Received(
             ack_id=ack_id,
             message_id=message.id,
@@ -185,7 +275,7 @@ class Broker:
             attributes=_attributes(message),
             ordering_key=message.key or "",
             publish_time=float(message.headers.get(PUBLISHED) or 0.0),
-            delivery_attempt=delivery.attempt if policy.dead_letter_topic else 0,
+            delivery_attempt=delivery.attempt + again if policy.dead_letter_topic else 0,
         )
 
     async def _dead_letter(
@@ -212,7 +302,14 @@ class Broker:
             lease = self._leases.get(ack_id)
             if lease is not None and lease.subscription == subscription:
                 del self._leases[ack_id]
+                self._release(ack_id, lease)
                 await lease.delivery.ack()
+
+    def _release(self, ack_id: str, lease: _Lease) -> None:
+        """The lease's ordering key may send its next message."""
+        keys, key = self._keys.get(lease.subscription), lease.delivery.message.key
+        if keys is not None and key and keys.out.get(key) == ack_id:
+            del keys.out[key]
 
     async def modify_ack_deadline(self, subscription: str, ack_ids: Sequence[str], seconds: float) -> None:
         """Move the leases' deadlines to ``seconds`` from now; 0 gives the messages back (a nack)."""
@@ -236,11 +333,18 @@ class Broker:
 
     async def _give_back(self, ack_id: str, lease: _Lease) -> None:
         self._leases.pop(ack_id, None)
+        self._release(ack_id, lease)
         policy = self._policies.get(lease.subscription, Policy())
-        attempt = lease.delivery.attempt
+        attempt = lease.attempt
         if policy.dead_letter_topic and attempt >= policy.max_delivery_attempts:
             # its last attempt failed: forwarded now, not at a next pull that may never come
             await self._dead_letter(lease.subscription, policy, lease.delivery, attempt)
+            return
+        keys, key = self._keys.get(lease.subscription), lease.delivery.message.key
+        if keys is not None and key:
+            # kept here, ahead of the key's later messages: the transport's redelivery would not keep the order
+            again = _Waiting(lease.delivery, lease.again + 1, self.clock() + policy.backoff(attempt))
+            keys.waiting.setdefault(key, collections.deque()).appendleft(again)
             return
         await lease.delivery.nack(policy.backoff(attempt))
 

@@ -298,6 +298,7 @@ def policy_of(settings: config.SubscriptionConfig) -> Policy:
         dead_letter_topic=None if dead is None else dead.dead_letter_topic,
         max_delivery_attempts=5 if dead is None else dead.max_delivery_attempts,
         accepts=model.parse_filter(settings.filter).matches if settings.filter else None,
+        ordered=settings.enable_message_ordering,
     )
 
 
