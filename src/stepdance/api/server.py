@@ -35,6 +35,7 @@ from stepdance.engine.handlers import load_handlers
 from stepdance.faults.scenario import ScenarioError, load_scenario
 from stepdance.gcp import GcpUnavailable, start_executions_server
 from stepdance.gcp.eventarc import TriggerError
+from stepdance.gcp.eventarc_api import EventarcApi
 from stepdance.gcp.eventarc_triggers import Triggers
 from stepdance.order.deployment import open_designs
 from stepdance.order.designs.base import Services
@@ -222,7 +223,10 @@ async def _serve(
         orchestrated = running.designs["orchestrated"]
         assert isinstance(orchestrated, Orchestrated)
         services = service_routes(orchestrated.tasks.resources(), dashboard.refused)
-        app = create_app(clients, ApiConfig(keys=keys), [*routes(dashboard), *services])
+        eventarc_api = EventarcApi(eventarc, dashboard.refused)
+        app = create_app(
+            clients, ApiConfig(keys=keys), [*routes(dashboard), *services, *eventarc_api.routes()]
+        )
         config = config_of(app)
 
         def listening() -> None:

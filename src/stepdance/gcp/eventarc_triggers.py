@@ -145,7 +145,7 @@ class Triggers:
         """The trigger ``document`` describes, now delivering. TriggerError (a JSON pointer) for a bad one,
         TriggerExists for a name in use unless ``replace``; nothing is changed on an error."""
         trigger = parse_trigger(document, where)
-        await self._check(trigger, where)
+        await self.check(trigger, where)
         found = await self._find(trigger.id)
         if found is not None and not replace:
             raise TriggerExists(trigger.name)
@@ -173,10 +173,11 @@ class Triggers:
                     f"{at}/name", f"trigger {trigger.id!r} is also at {seen[trigger.id] or '/'}"
                 )
             seen[trigger.id] = at
-            await self._check(trigger, at)
+            await self.check(trigger, at)
         return [await self.create(document, replace=True) for document in documents]
 
-    async def _check(self, trigger: Trigger, where: str) -> None:
+    async def check(self, trigger: Trigger, where: str = "") -> None:
+        """TriggerError unless ``trigger``'s event bus and dead-letter topic exist (``where``: its pointer)."""
         if trigger.event_bus == DEFAULT_BUS:  # always there, though a bus never started has not written it
             await self.bus.store(self.bus.catalog.ensure_bus, DEFAULT_BUS, self.bus.clock())
         elif trigger.event_bus not in await self._buses():
