@@ -17,15 +17,11 @@ from stepdance.gcp.pubsub_config import (
     PushConfig,
     RetryPolicy,
     SubscriptionConfig,
-    backoff,
-    dead_letters,
-    delivery_attempt,
     from_proto,
     to_proto,
     update,
 )
 from stepdance.gcp.pubsub_model import (
-    MessageIds,
     PubSubError,
     ack_id,
     check_ack_ids,
@@ -43,11 +39,13 @@ from stepdance.gcp.pubsub_names import (
     parse_subscription,
     parse_topic,
 )
+from stepdance.gcp.pubsub_service import policy_of
 
 pytestmark = pytest.mark.timeout(30)
 
 SUB = "projects/p/subscriptions/orders-sub"
 TOPIC = "projects/p/topics/orders"
+SUBSCRIPTION = "projects/p/subscriptions/billing"
 KEY = b"k" * 32
 
 
@@ -193,14 +191,6 @@ def test_publish_refusals(messages: list[Msg], message: str) -> None:
 )
 def test_publishes_within_the_limits_pass(messages: list[Msg]) -> None:
     check_publish(TOPIC, messages)
-
-
-def test_message_ids_are_increasing_decimal_strings_and_resume_from_the_last() -> None:
-    ids = MessageIds()
-    assert ids.take(3) == ["1", "2", "3"]
-    assert ids.take(1) == ["4"]
-    assert MessageIds(last=ids.last).take(2) == ["5", "6"]
-    assert ids.take(0) == []
 
 
 # Ack ids and deadlines ------------------------------------------------------------------------------------------
@@ -577,16 +567,11 @@ def test_an_update_mask_naming_a_fixed_or_unknown_field_is_refused(
 def test_backoff_doubles_from_the_minimum_up_to_the_maximum(
     attempt: int, policy: RetryPolicy | None, seconds: float
 ) -> None:
-    assert backoff(attempt, policy) == seconds
+    settings = SubscriptionConfig(SUBSCRIPTION, TOPIC, retry_policy=policy)
+    assert policy_of(settings).backoff(attempt) == seconds
 
 
-def test_delivery_attempt_is_only_reported_with_a_dead_letter_policy() -> None:
-    policy = DeadLetterPolicy(TOPIC, 5)
-    assert delivery_attempt(3, policy) == 3
-    assert delivery_attempt(3, None) == 0
-
-
-@pytest.mark.parametrize(("attempt", "expected"), [(1, False), (5, False), (6, True), (50, True)])
-def test_a_message_is_dead_lettered_once_its_attempts_are_used_up(attempt: int, expected: bool) -> None:
-    assert dead_letters(attempt, DeadLetterPolicy(TOPIC, 5)) is expected
-    assert dead_letters(attempt, None) is False
+def test_the_brokers_policy_takes_the_dead_letter_settings() -> None:
+    policy = policy_of(SubscriptionConfig(SUBSCRIPTION, TOPIC, dead_letter_policy=DeadLetterPolicy(TOPIC, 7)))
+    assert (policy.dead_letter_topic, policy.max_delivery_attempts) == (TOPIC, 7)
+    assert policy_of(SubscriptionConfig(SUBSCRIPTION, TOPIC)).dead_letter_topic is None

@@ -69,7 +69,8 @@ class Policy:
         """Seconds before delivering again a message given back after its ``attempt``-th delivery."""
         if self.min_backoff is None:
             return 0.0
-        return float(min(self.max_backoff, self.min_backoff * 2.0 ** max(0, attempt - 1)))
+        # 2**40 times even a 1 µs minimum is past 600 s: the capped exponent never overflows a float
+        return float(min(self.max_backoff, self.min_backoff * 2.0 ** min(max(0, attempt - 1), 40)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -195,30 +195,6 @@ def _check_path(path: str) -> None:
         )
 
 
-def backoff(attempt: int, policy: RetryPolicy | None) -> float:
-    """Seconds to wait before redelivering a message whose delivery ``attempt`` (1 for the first) failed.
-
-    Google documents only "exponential between the minimum and maximum backoff"; this doubles from the minimum:
-    min, 2 min, 4 min... capped at the maximum. No policy means redelivery at once."""
-    if policy is None:
-        return 0.0
-    minimum = policy.minimum_backoff.total_seconds()
-    maximum = policy.maximum_backoff.total_seconds()
-    # 2**40 times even a 1 µs minimum is past 600 s: capping the exponent keeps a huge attempt from overflowing.
-    return min(maximum, minimum * 2.0 ** min(max(attempt, 1) - 1, 40))
-
-
-def delivery_attempt(attempt: int, policy: DeadLetterPolicy | None) -> int:
-    """``ReceivedMessage.delivery_attempt``: the attempt number with a dead letter policy, else 0 (unset), as
-    Google documents it."""
-    return attempt if policy is not None else 0
-
-
-def dead_letters(attempt: int, policy: DeadLetterPolicy | None) -> bool:
-    """Whether delivery ``attempt`` should go to the dead letter topic instead of a subscriber."""
-    return policy is not None and attempt > policy.max_delivery_attempts
-
-
 def _ack_deadline(seconds: int) -> int:
     if seconds == 0:
         return DEFAULT_ACK_DEADLINE_SECONDS

@@ -25,7 +25,6 @@ __all__ = [
     "PROCESS_KEY",
     "Filter",
     "Message",
-    "MessageIds",
     "PubSubError",
     "ack_id",
     "check_ack_ids",
@@ -115,19 +114,6 @@ def _out_of_bounds(field: str, value: int, side: str, bound: int) -> PubSubError
     return invalid(
         f"The value for {field} is too {side}. You passed {value} in the request, but the {limit} value is {bound}."
     )
-
-
-class MessageIds:
-    """Message ids as Pub/Sub's emulator hands them out: decimal strings from one counter, unique and
-    increasing. ``last`` is the highest id given so far, so a durable server restarts the counter from its store."""
-
-    def __init__(self, last: int = 0) -> None:
-        self.last = last
-
-    def take(self, count: int) -> list[str]:
-        first = self.last + 1
-        self.last += count
-        return [str(number) for number in range(first, self.last + 1)]
 
 
 # Filters ------------------------------------------------------------------------------------------------------
