@@ -43,6 +43,8 @@ _TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{
 _TOKEN = r"[A-Za-z0-9!#$&^_.+-]+"
 _MEDIA_TYPE = re.compile(rf"{_TOKEN}/{_TOKEN}[ \t]*(;[\x20-\x7e]*)?")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+_HEADER_SAFE = re.compile(r"[\x21\x23\x24\x26-\x7e]*")  # printable ASCII but the double quote and percent
+
 # what the String type forbids: C0 and C1 controls, lone surrogates, Unicode noncharacters
 _FORBIDDEN = re.compile(
     "[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef"
@@ -114,6 +116,8 @@ def _check_string(name: str, value: object, *, required: bool) -> None:
 
 
 def _check_characters(name: str, value: str) -> None:
+    if value.isascii() and value.isprintable():  # nearly every value, checked in C: none of _FORBIDDEN
+        return
     bad = _FORBIDDEN.search(value)
     if bad is not None:
         raise CloudEventError(f"{name}: U+{ord(bad.group()):04X} is not allowed in a CloudEvents string")
@@ -391,6 +395,8 @@ def _refuse(constant: str) -> Any:
 
 def _percent_encode(value: str) -> str:
     # the binding's rule: space, '"', '%' and everything outside printable ASCII, as UTF-8 bytes
+    if _HEADER_SAFE.fullmatch(value):  # nearly every value: nothing to encode
+        return value
     return "".join(
         c if "\x21" <= c <= "\x7e" and c not in '"%' else "".join(f"%{b:02X}" for b in c.encode())
         for c in value

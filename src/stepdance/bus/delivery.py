@@ -22,7 +22,7 @@ from stepdance import telemetry
 from stepdance.bus import headers as h
 from stepdance.bus import names
 from stepdance.bus.catalog import DeadLetter
-from stepdance.bus.cloudevents import CloudEventError
+from stepdance.bus.cloudevents import CloudEvent, CloudEventError
 from stepdance.bus.cloudevents_target import event_of
 from stepdance.bus.consumer import Consumer
 from stepdance.bus.definitions import Rule, Target
@@ -104,7 +104,7 @@ class TargetConsumer(Consumer):
 
     async def _single(self, ready: _Ready) -> None:
         try:
-            await self.bus.invoke(ready.target, ready.input_text, ready.context)
+            await self.bus.invoke(ready.target, ready.input_text, ready.context, ready.cloud)
         except TargetFailure as failure:
             self._traced(ready, failure)
             await self._settle(ready, failure)
@@ -173,15 +173,16 @@ class TargetConsumer(Consumer):
             return self._dead(delivery, target, text, None, TargetFailure("MalformedEvent", event))
         if not only and not self._wanted(rule, event, message.headers):
             return None
-        cloud = self.bus.cloudevents_of(target)
-        if cloud is not None and cloud.filters:
+        delivering = self.bus.cloudevents_of(target)
+        cloud = None
+        if delivering is not None and delivering.filters:
             try:
-                wanted = cloud.wants(event_of(event, h.carried(message.headers), target.bus, None, True))
+                cloud = event_of(event, h.carried(message.headers), target.bus, None, True)
             except CloudEventError as error:  # not a CloudEvent (e.g. a source that is no URI-reference)
                 return self._dead(delivery, target, text, None, TargetFailure("MalformedEvent", str(error)))
-            if not wanted:
+            if not delivering.wants(cloud):
                 return None
-        return self._ready(delivery, rule, target, event, text, now)
+        return self._ready(delivery, rule, target, event, text, now, cloud)
 
     @staticmethod
     def _wanted(rule: Rule, event: dict[str, Any], headers: dict[str, str]) -> bool:
@@ -191,7 +192,14 @@ class TargetConsumer(Consumer):
         return rule.enabled and rule.matches(event)
 
     def _ready(
-        self, delivery: Delivery, rule: Rule, target: Target, event: dict[str, Any], text: str, now: float
+        self,
+        delivery: Delivery,
+        rule: Rule,
+        target: Target,
+        event: dict[str, Any],
+        text: str,
+        now: float,
+        cloud: CloudEvent | None = None,
     ) -> _Ready | Awaitable[None]:
         published = _published_at(delivery, now)
         policy = target.retry
@@ -206,7 +214,7 @@ class TargetConsumer(Consumer):
         if now - published > policy.maximum_event_age:
             age = TargetFailure("EventExpired", f"the event is {now - published:.0f} s old")
             return self._dead(delivery, target, text, MAX_AGE, age, attempts=delivery.attempt - 1)
-        ready = _Ready(delivery, target, text, context, None, published, span_id, now)
+        ready = _Ready(delivery, target, text, context, None, published, span_id, now, cloud)
         delivered = (  # only an input template reads it: most targets take the event as it is
             Delivered(rule.arn, rule.name, iso_time(published, millis=True))
             if target.input.input_template is not None
@@ -298,6 +306,7 @@ class _Ready:
     published: float
     span_id: int = 0  # the delivery's span (0: tracing is off)
     began: float = 0.0
+    cloud: CloudEvent | None = None  # the event as a CloudEvent, when the target's filters needed it
 
 
 def _published_at(delivery: Delivery, default: float) -> float:

@@ -24,7 +24,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
+import aiohttp
 
 from stepdance import telemetry
 from stepdance.aio import in_thread, wait_event
@@ -32,6 +32,7 @@ from stepdance.away import log_failure
 from stepdance.bus import archiver, names, replay
 from stepdance.bus import headers as h
 from stepdance.bus.catalog import Catalog, DeadLetter
+from stepdance.bus.cloudevents import CloudEvent
 from stepdance.bus.cloudevents_target import CloudEventsDelivery, event_of
 from stepdance.bus.consumer import Consumer, ConsumerSettings
 from stepdance.bus.definitions import Definitions, Target
@@ -69,6 +70,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 PURGE_SECONDS = 3600.0
+HTTP_CONNECTIONS = 64  # to all HTTP targets together
 
 
 class Bus:
@@ -109,7 +111,7 @@ class Bus:
         self._wake = asyncio.Event()
         self._tasks: dict[tuple[str, ...], asyncio.Task[None]] = {}
         self._loop_task: asyncio.Task[None] | None = None
-        self._http: httpx.AsyncClient | None = None
+        self._http: aiohttp.ClientSession | None = None
         self._purged = 0.0
         self.default_cloudevents = (
             CloudEventsDelivery(mode=self.settings.cloudevents) if self.settings.cloudevents else None
@@ -148,7 +150,7 @@ class Bus:
         self._tasks.clear()
         self._loop_task = None
         if self._http is not None:
-            await self._http.aclose()
+            await self._http.close()
             self._http = None
 
     async def __aenter__(self) -> Bus:
@@ -327,7 +329,14 @@ class Bus:
 
     # ------------------------------------------------------------------ delivering
 
-    async def invoke(self, target: Target, input_text: str | None, context: DeliveryContext) -> None:
+    async def invoke(
+        self,
+        target: Target,
+        input_text: str | None,
+        context: DeliveryContext,
+        made: CloudEvent | None = None,
+    ) -> None:
+        """Deliver to ``target``; ``made``: the event as a CloudEvent, if already made."""
         kind = kind_of(target.arn)
         if kind == "handler":
             await self.handlers.invoke(handler_name(target.arn) or "", input_text, context)
@@ -336,7 +345,12 @@ class Bus:
             if cloud is None:
                 await post(self._http_client(), target.arn, input_text, context)
                 return
-            event = event_of(context.event, context.headers, target.bus, input_text, target.input.whole_event)
+            whole = target.input.whole_event
+            event = (
+                made
+                if made is not None and whole
+                else event_of(context.event, context.headers, target.bus, input_text, whole)
+            )
             await post_cloudevent(
                 self._http_client(),
                 target.arn,
@@ -357,9 +371,14 @@ class Bus:
             return target.cloudevents
         return self.default_cloudevents if kind_of(target.arn) == "http" else None
 
-    def _http_client(self) -> httpx.AsyncClient:
+    def _http_client(self) -> aiohttp.ClientSession:
         if self._http is None:
-            self._http = httpx.AsyncClient(timeout=self.http_timeout)
+            # aiohttp's, not httpx's: with a batch of POSTs in flight httpx's pool cost more CPU than the
+            # rest of the delivery (bench/eventarc.py: 300 against 6,000 events/s for the receiver alone)
+            self._http = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.http_timeout),
+                connector=aiohttp.TCPConnector(limit=HTTP_CONNECTIONS),
+            )
         return self._http
 
 

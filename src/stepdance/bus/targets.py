@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import httpx
+import aiohttp
 
 from stepdance.aio import in_thread
 from stepdance.bus import headers as h
@@ -186,7 +186,9 @@ def _parsed(text: str | None) -> Any:
         return text
 
 
-async def post(client: httpx.AsyncClient, url: str, input_text: str | None, context: DeliveryContext) -> None:
+async def post(
+    client: aiohttp.ClientSession, url: str, input_text: str | None, context: DeliveryContext
+) -> None:
     """POST the input as JSON with the event's carried headers; 401, 407, 409, 429, 5xx and network errors
     are retried, other non-2xx answers are not."""
     request_headers = {"content-type": "application/json", **context.headers, "x-event-id": context.event_id}
@@ -194,7 +196,7 @@ async def post(client: httpx.AsyncClient, url: str, input_text: str | None, cont
 
 
 async def post_cloudevent(
-    client: httpx.AsyncClient,
+    client: aiohttp.ClientSession,
     url: str,
     event: CloudEvent,
     mode: str,
@@ -212,21 +214,26 @@ async def post_cloudevent(
 
 
 async def _send(
-    client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str], *, retry_every_failure: bool
+    client: aiohttp.ClientSession,
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    retry_every_failure: bool,
 ) -> None:
     try:
-        response = await client.post(url, content=body, headers=headers)
-    except httpx.TimeoutException as error:
+        async with client.post(url, data=body, headers=headers) as response:
+            status = response.status
+            answer = await response.read()  # read, so the connection goes back to the pool
+    except TimeoutError as error:
         raise TargetFailure("Timeout", f"POST {url}: {error!r}") from error
-    except httpx.HTTPError as error:
+    except aiohttp.ClientError as error:
         raise TargetFailure("ConnectionError", f"POST {url}: {error!r}") from error
-    status = response.status_code
     if 200 <= status < 300:
         return
     retryable = retry_every_failure or status in RETRIED_STATUSES or status >= 500
-    raise TargetFailure(
-        f"HTTP{status}", f"POST {url} answered {status}: {response.text[:500]}", retryable=retryable
-    )
+    text = answer[:500].decode(errors="replace")
+    raise TargetFailure(f"HTTP{status}", f"POST {url} answered {status}: {text}", retryable=retryable)
 
 
 def execution_name(context: DeliveryContext) -> str:
