@@ -96,6 +96,27 @@ def test_the_sagas_events_reach_an_http_receiver_as_cloudevents(tmp_path: Path, 
     assert again.exit_code == 1 and "Trigger eu-orders not found." in again.output
 
 
+def test_an_event_a_trigger_could_not_deliver_is_delivered_after_serve_restarts(
+    tmp_path: Path, endpoint: Endpoint
+) -> None:
+    endpoint.statuses = [503] * 1000  # the receiver is down until the test says otherwise
+    document = _triggers(endpoint.url.removesuffix("/hook"))["triggers"][0]
+    document["retryPolicy"] = {"maxAttempts": 100, "minBackoff": "0.1s", "maxBackoff": "0.5s"}
+    file = tmp_path / "triggers.json"
+    file.write_text(json.dumps(document))
+    quick = {"STEPDANCE_ACK_WAIT_SECONDS": "2"}  # a delivery cut off by the stop comes back soon after
+    with serving(tmp_path / "data", "--triggers", str(file), env=quick) as served:
+        _put(served.client("events"), "kept-1")
+        eventually(lambda: endpoint.requests)  # tried, refused, and not yet given up
+    refused = len(endpoint.requests)
+    endpoint.statuses = []
+    with serving(tmp_path / "data", env=quick):  # no --triggers: the trigger and the undelivered event were kept
+        eventually(lambda: len(endpoint.requests) > refused)
+        cloud = from_http(*endpoint.requests[-1])
+    assert (cloud.type, cloud.subject) == ("StockReserved", "kept-1")
+    assert {from_http(*request).id for request in endpoint.requests} == {cloud.id}
+
+
 @pytest.mark.parametrize(
     ("content", "said"),
     [
