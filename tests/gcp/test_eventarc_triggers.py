@@ -40,6 +40,7 @@ from tests.bus.core_fixtures import (
     transport_kind,
 )
 from tests.bus.test_targets import Endpoint, endpoint
+from tests.bus.transports.backends import CORE_BACKENDS
 
 __all__ = [
     "bus",
@@ -54,6 +55,8 @@ __all__ = [
     "transport_kind",
 ]
 pytestmark = pytest.mark.timeout(60)
+# delivery is the bus's: the same behaviour on every transport it runs on
+every_transport = pytest.mark.parametrize("transport_kind", CORE_BACKENDS, indirect=True)
 FAST = {"maxAttempts": 3, "minBackoff": "0s", "maxBackoff": "0.01s"}
 
 
@@ -80,6 +83,7 @@ async def _received(endpoint: Endpoint, count: int = 1) -> list[CloudEvent]:
     return [from_http(headers, body) for headers, body in endpoint.requests]
 
 
+@every_transport
 async def test_a_trigger_delivers_matching_events_as_binary_cloudevents(
     triggers: Triggers, events: Client, bus_name: str, endpoint: Endpoint
 ) -> None:
@@ -99,6 +103,7 @@ async def test_a_trigger_delivers_matching_events_as_binary_cloudevents(
     assert cloud.extensions["eventbus"] == bus_name and cloud.extensions["correlationid"] == cloud.id
 
 
+@every_transport
 async def test_structured_mode_and_path_patterns_on_the_subject(
     triggers: Triggers, events: Client, bus_name: str, endpoint: Endpoint
 ) -> None:
@@ -113,6 +118,7 @@ async def test_structured_mode_and_path_patterns_on_the_subject(
     assert cloud.subject == "eu-2" and cloud.data == {"order": {"orderId": "eu-2"}}
 
 
+@every_transport
 async def test_every_failed_answer_is_retried_until_the_receiver_takes_it(
     triggers: Triggers, events: Client, bus_name: str, endpoint: Endpoint
 ) -> None:
@@ -124,6 +130,7 @@ async def test_every_failed_answer_is_retried_until_the_receiver_takes_it(
     assert (await events.list_dead_letters())["DeadLetters"] == []
 
 
+@every_transport
 async def test_after_max_attempts_the_event_is_a_dead_letter(
     triggers: Triggers, events: Client, bus_name: str, endpoint: Endpoint
 ) -> None:
@@ -153,6 +160,7 @@ async def pubsub(catalog: Catalog, transport: Transport) -> AsyncIterator[str]:
         await server.stop(0)
 
 
+@every_transport
 async def test_a_dead_letter_is_published_to_the_triggers_pub_sub_topic(
     triggers: Triggers, events: Client, bus_name: str, endpoint: Endpoint, pubsub: str
 ) -> None:
