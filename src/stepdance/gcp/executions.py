@@ -29,6 +29,7 @@ from stepdance.engine.errors import (
     StepFunctionsError,
     ValidationException,
 )
+from stepdance.gcp.status import GoogleApiError
 from stepdance.settings import Settings
 
 WORKFLOW_FORMAT = "projects/{project}/locations/{location}/workflows/{workflow}"
@@ -52,13 +53,8 @@ MAX_ARGUMENT = 512 * 1024
 ORDERS = ("", "startTime desc", "start_time desc")
 
 
-class ApiError(Exception):
-    """An answer other than OK: ``code`` is the gRPC status code's name (``NOT_FOUND``...)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
+class ApiError(GoogleApiError):
+    """An answer of the Executions API other than OK."""
 
 
 @dataclass(frozen=True, slots=True)

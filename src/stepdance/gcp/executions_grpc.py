@@ -9,7 +9,6 @@ traceback.
 from __future__ import annotations
 
 import asyncio
-import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -34,9 +33,9 @@ from stepdance.gcp.executions import (
     parse_workflow,
     view_of,
 )
+from stepdance.gcp.grpc_status import abort
 
 SERVICE = "google.cloud.workflows.executions.v1.Executions"
-log = logging.getLogger(__name__)
 
 
 class ExecutionsService:
@@ -139,12 +138,8 @@ def _rpc(
     async def answer(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         try:
             return await method(request)
-        except ApiError as error:
-            failure = error
-        except Exception:
-            log.exception("Workflows Executions API: %s failed", method.__name__)
-            failure = ApiError("INTERNAL", "Internal error; see the server's log")
-        await context.abort(grpc.StatusCode[failure.code], failure.message)
+        except Exception as error:
+            await abort(context, error, f"Workflows Executions API: {method.__name__}")
 
     return answer
 

@@ -8,7 +8,6 @@ message; an unexpected error is logged and answered INTERNAL, never with a trace
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,21 +17,13 @@ from google.pubsub_v1 import types
 
 from stepdance.bus.catalog import Catalog
 from stepdance.bus.transports import Transport
+from stepdance.gcp.grpc_status import abort
 from stepdance.gcp.pubsub_broker import Broker
 from stepdance.gcp.pubsub_catalog import PubSubCatalog
-from stepdance.gcp.pubsub_names import PubSubError
 from stepdance.gcp.pubsub_service import PubSubService
 
 PUBLISHER, SUBSCRIBER = "google.pubsub.v1.Publisher", "google.pubsub.v1.Subscriber"
-log = logging.getLogger(__name__)
 EMPTY = b""  # google.protobuf.Empty, serialised: the answer of the RPCs that return nothing
-
-
-async def _abort(context: grpc.aio.ServicerContext[Any, Any], error: BaseException, what: str) -> None:
-    if isinstance(error, PubSubError):
-        await context.abort(grpc.StatusCode[error.code], error.message)
-    log.error("Pub/Sub: %s failed", what, exc_info=error)
-    await context.abort(grpc.StatusCode.INTERNAL, "Internal error; see the server's log")
 
 
 def _unary(method: Callable[[Any], Awaitable[Any]], request: Any, response: Any) -> grpc.RpcMethodHandler:
@@ -40,8 +31,7 @@ def _unary(method: Callable[[Any], Awaitable[Any]], request: Any, response: Any)
         try:
             result = await method(message)
         except Exception as error:
-            await _abort(context, error, method.__name__)
-            raise  # abort raised already; this keeps type checkers sure nothing falls through
+            await abort(context, error, f"Pub/Sub: {method.__name__}")
         return EMPTY if result is None else result
 
     serializer = (lambda m: m) if response is None else response.serialize
@@ -61,7 +51,7 @@ def _streaming_pull(service: PubSubService) -> grpc.RpcMethodHandler:
             async for response in service.streaming_pull(first, requests):
                 yield response
         except Exception as error:
-            await _abort(context, error, "StreamingPull")
+            await abort(context, error, "Pub/Sub: StreamingPull")
 
     return grpc.stream_stream_rpc_method_handler(
         stream,

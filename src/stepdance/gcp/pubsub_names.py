@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from stepdance.gcp.status import GoogleApiError
+
 TOPIC_FORMAT = "projects/{project}/topics/{topic}"
 SUBSCRIPTION_FORMAT = "projects/{project}/subscriptions/{subscription}"
 # What Pub/Sub shows as a subscription's topic once that topic is deleted.
@@ -23,14 +25,8 @@ _ID = re.compile(r"[A-Za-z][A-Za-z0-9\-_.~+%]{2,254}")
 _PROJECT = re.compile(r"projects/([^/]+)")
 
 
-class PubSubError(Exception):
-    """An answer other than OK: ``code`` is the gRPC status code's name (``NOT_FOUND``...), ``message`` the
-    status details, so the serving module maps it to gRPC in one line."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
+class PubSubError(GoogleApiError):
+    """An answer of Pub/Sub other than OK."""
 
 
 def invalid(message: str) -> PubSubError:
