@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -79,6 +80,10 @@ def test_the_sagas_events_reach_an_http_receiver_as_cloudevents(tmp_path: Path, 
         assert headers["ce-source"] == "stepdance.inventory" and reserved.data["order"]["orderId"] == "us-2"
         assert reserved.extensions["eventbus"] == "stepdance-choreographed"
         assert reserved.extensions["correlationid"] and reserved.extensions["traceparent"].startswith("00-")
+        page = httpx.get(f"{served.url}/dashboard/triggers", timeout=10)
+        assert page.status_code == 200
+        assert "eu-orders" in page.text and "subject matches eu-*" in page.text
+        assert "projects/shop/locations/us-central1/triggers/reserved" in page.text
         placed, headers = next(x for x in by_subject["eu-1"] if x[0].type == "OrderPlaced")
         assert placed.data["order"]["orderId"] == "eu-1"
         assert headers["content-type"].startswith("application/cloudevents+json")
@@ -110,7 +115,9 @@ def test_an_event_a_trigger_could_not_deliver_is_delivered_after_serve_restarts(
         eventually(lambda: endpoint.requests)  # tried, refused, and not yet given up
     refused = len(endpoint.requests)
     endpoint.statuses = []
-    with serving(tmp_path / "data", env=quick):  # no --triggers: the trigger and the undelivered event were kept
+    with serving(
+        tmp_path / "data", env=quick
+    ):  # no --triggers: the trigger and the undelivered event were kept
         eventually(lambda: len(endpoint.requests) > refused)
         cloud = from_http(*endpoint.requests[-1])
     assert (cloud.type, cloud.subject) == ("StockReserved", "kept-1")

@@ -219,7 +219,9 @@ async def _serve(
             except TriggerError as error:
                 raise ServeError(f"--triggers {triggers.source}: {error}") from None
         clients = {"stepfunctions": sfn, "events": EventsClient(running.bus)}
-        dashboard = Dashboard(sfn, clients["events"], running.services, settings, running.designs, keys=keys)
+        dashboard = Dashboard(
+            sfn, clients["events"], running.services, settings, running.designs, keys=keys, triggers=eventarc
+        )
         orchestrated = running.designs["orchestrated"]
         assert isinstance(orchestrated, Orchestrated)
         services = service_routes(orchestrated.tasks.resources(), dashboard.refused)

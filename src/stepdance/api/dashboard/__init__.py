@@ -48,6 +48,7 @@ def routes(dash: Dashboard) -> list[BaseRoute]:
         "/order/live": live.order,
         "/dlq": pages.dead_letters,
         "/dead-letter": pages.dead_letter,
+        "/triggers": pages.triggers,
         "/scenarios": pages.scenarios,
         "/report": pages.report,
         "/demo": pages.demo,

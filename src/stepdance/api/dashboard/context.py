@@ -57,6 +57,7 @@ class Dashboard:
     # the last order page's traces, with the span files' (name, size, mtime) they were read from
     traces: dict[str, tuple[tuple[tuple[str, int, int], ...], list[Any]]] = field(default_factory=dict)
     templates: Jinja2Templates = field(default_factory=lambda: templates())
+    triggers: Any = None  # stepdance.gcp.eventarc_triggers.Triggers: the Eventarc triggers page
 
     def refused(self, request: Request) -> Response | None:
         """None when the request may see the dashboard; else the 401 that asks the browser to log in."""

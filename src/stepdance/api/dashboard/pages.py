@@ -1,5 +1,5 @@
 """The dashboard's pages (GET): executions, one execution, orders, one order, dead letters, one dead letter,
-scenario results, the report, the demo workload. Each renders a template; the parts that change while one
+scenario results, the report, the demo workload, the Eventarc triggers. Each renders a template; the parts that change while one
 looks at them are fragments the live stream (:mod:`.live`) renders again."""
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from stepdance.awserror import AwsError
 from stepdance.bus import shapes
 from stepdance.faults import evidence
 from stepdance.faults.timeline import order_timeline
+from stepdance.gcp.eventarc_triggers import rule_name
 from stepdance.observe.traces import order_traces
 from stepdance.order.orders import DESIGNS, STATUSES
 
@@ -241,13 +242,33 @@ async def order(dash: Dashboard, request: Request) -> Response:
 
 async def dead_letters(dash: Dashboard, request: Request) -> Response:
     asked: dict[str, Any] = {"Limit": 100}
-    if request.query_params.get("token"):
-        asked["NextToken"] = request.query_params["token"]
+    for key, name in (("token", "NextToken"), ("bus", "EventBusName"), ("rule", "Rule")):
+        if request.query_params.get(key):
+            asked[name] = request.query_params[key]
     try:
         listed = await dash.events.list_dead_letters(**asked)
     except AwsError as error:
         return page(dash, request, "missing.html", 400, what=f"{error.code}: {error.message}")
-    return page(dash, request, "dlq.html", letters=listed["DeadLetters"], token=listed.get("NextToken"))
+    return page(
+        dash,
+        request,
+        "dlq.html",
+        letters=listed["DeadLetters"],
+        token=listed.get("NextToken"),
+        rule=asked.get("Rule", ""),
+        bus=asked.get("EventBusName", ""),
+    )
+
+
+async def triggers(dash: Dashboard, request: Request) -> Response:
+    """The Eventarc triggers: what each filters, where it delivers, how, and its dead letters."""
+    found = [] if dash.triggers is None else await dash.triggers.list_triggers()
+    rows = []
+    for trigger in found:
+        rule = rule_name(trigger.id)
+        letters = await dash.events.list_dead_letters(EventBusName=trigger.event_bus, Rule=rule, Limit=100)
+        rows.append({"trigger": trigger, "rule": rule, "letters": len(letters["DeadLetters"])})
+    return page(dash, request, "triggers.html", rows=rows)
 
 
 async def dead_letter(dash: Dashboard, request: Request) -> Response:
