@@ -131,7 +131,7 @@ async def test_every_failed_answer_is_retried_until_the_receiver_takes_it(
 
 
 @every_transport
-async def test_after_max_attempts_the_event_is_a_dead_letter(
+async def test_after_max_attempts_the_event_is_a_dead_letter_and_a_redrive_delivers_it(
     triggers: Triggers, events: Client, bus_name: str, endpoint: Endpoint
 ) -> None:
     endpoint.statuses = [500] * 10
@@ -140,6 +140,12 @@ async def test_after_max_attempts_the_event_is_a_dead_letter(
     letters = await eventually(lambda: _letters(events))
     assert letters[0]["Attempts"] == 3 and letters[0]["ErrorCode"] == "HTTP500"
     assert letters[0]["Rule"] == rule_name("ship") and len(endpoint.requests) == 3
+    # the receiver is back: a redrive delivers the same CloudEvent, once
+    endpoint.statuses = []
+    await events.redrive_dead_letters(Ids=[letters[0]["Id"]])
+    received = await _received(endpoint, 4)
+    assert len({c.id for c in received}) == 1 and received[-1].subject == "o-1"
+    assert await _letters(events) == []
 
 
 @pytest.fixture
