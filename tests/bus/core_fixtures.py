@@ -78,9 +78,9 @@ async def transport(transport_kind: str, tmp_path: Path) -> AsyncIterator[Transp
     await asyncio.wait_for(opened.close(), 10)
 
 
-@pytest.fixture
-async def bus(catalog: Catalog, transport: Transport, clock: Clock, settings: Settings) -> AsyncIterator[Bus]:
-    running = Bus(
+def quick_bus(catalog: Catalog, transport: Transport, clock: Clock, settings: Settings) -> Bus:
+    """A bus (not started) whose back-offs, fetches and refreshes take milliseconds."""
+    return Bus(
         catalog,
         transport,
         settings,
@@ -89,6 +89,11 @@ async def bus(catalog: Catalog, transport: Transport, clock: Clock, settings: Se
         consumer_settings=ConsumerSettings(fetch_wait=0.05, ack_wait=10.0, reconnect_seconds=0.05),
         refresh_seconds=0.05,
     )
+
+
+@pytest.fixture
+async def bus(catalog: Catalog, transport: Transport, clock: Clock, settings: Settings) -> AsyncIterator[Bus]:
+    running = quick_bus(catalog, transport, clock, settings)
     await running.start()
     yield running
     await running.stop()

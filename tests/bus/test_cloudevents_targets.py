@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from stepdance.bus import Backoff, Bus, Catalog, Client, ConsumerSettings
+from stepdance.bus import Bus, Catalog, Client
 from stepdance.bus.catalog import DeadLetter
 from stepdance.bus.cloudevents import CloudEvent, from_http
 from stepdance.bus.cloudevents_target import CloudEventsDelivery, ExponentialBackoff
@@ -16,7 +16,7 @@ from stepdance.bus.definitions import Target
 from stepdance.bus.errors import ValidationException
 from stepdance.bus.transports import Transport
 from stepdance.settings import Settings
-from tests.bus.core_fixtures import Clock, entry, eventually
+from tests.bus.core_fixtures import Clock, entry, eventually, quick_bus
 from tests.bus.test_targets import Endpoint, endpoint, http_rule
 
 __all__ = ["endpoint"]
@@ -201,17 +201,7 @@ async def test_only_http_targets_take_the_member(events: Client, bus_name: str) 
 async def test_the_bus_wide_setting_makes_every_http_target_receive_cloudevents(
     catalog: Catalog, transport: Transport, clock: Clock, endpoint: Endpoint
 ) -> None:
-    settings = Settings(cloudevents="structured")
-    bus = Bus(
-        catalog,
-        transport,
-        settings,
-        clock=clock,
-        backoff=Backoff(base=0.001, cap=0.005),
-        consumer_settings=ConsumerSettings(fetch_wait=0.05, ack_wait=10.0, reconnect_seconds=0.05),
-        refresh_seconds=0.05,
-    )
-    async with bus:
+    async with quick_bus(catalog, transport, clock, Settings(cloudevents="structured")) as bus:
         events = Client(bus)
         await events.create_event_bus(Name="plain")
         await http_rule(events, "plain", endpoint.url)
