@@ -25,8 +25,11 @@ import pytest
 pytest.importorskip("grpc", reason="grpcio is not installed (pip install 'stepdance[gcp]')")
 pytest.importorskip("google.cloud.pubsub_v1", reason="google-cloud-pubsub is not installed (stepdance[gcp])")
 
+import grpc
 from google.api_core import exceptions
 from google.cloud import pubsub_v1
+from google.pubsub_v1.services import publisher as pubsub_gapic
+from google.pubsub_v1.services.publisher.transports import PublisherGrpcTransport
 
 from stepdance import telemetry
 from stepdance.bus.catalog import open_catalog
@@ -247,6 +250,33 @@ async def test_bad_calls_get_pub_sub_s_status_codes_and_change_nothing(endpoint:
         assert list(subscriber.list_subscriptions(project=f"projects/{endpoint.project}")) == []
 
     await asyncio.to_thread(run)
+
+
+async def test_a_deleted_subscription_or_topic_is_gone_for_the_very_next_call(endpoint: Endpoint) -> None:
+    publisher, subscriber = clients(endpoint)
+    topic, sub = endpoint.topic("brief"), endpoint.subscription("brief")
+    # Google's generated client, without the batching publisher's own retries
+    channel = grpc.insecure_channel(endpoint.address)
+    plain = pubsub_gapic.PublisherClient(transport=PublisherGrpcTransport(channel=channel))
+
+    def run() -> None:
+        publisher.create_topic(name=topic)
+        subscriber.create_subscription(name=sub, topic=topic)
+        publisher.publish(topic, b"x").result(timeout=20)  # the topic and subscription are looked up now
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            subscriber.pull(subscription=sub, max_messages=1, return_immediately=True, timeout=20)
+        subscriber.delete_subscription(subscription=sub)
+        with pytest.raises(exceptions.NotFound):  # no retry: the first answer must already say so
+            subscriber.pull(subscription=sub, max_messages=1, timeout=20, retry=None)
+        publisher.delete_topic(topic=topic)
+        with pytest.raises(exceptions.NotFound):
+            plain.publish(topic=topic, messages=[{"data": b"y"}], retry=None, timeout=20)
+
+    try:
+        await asyncio.to_thread(run)
+    finally:
+        channel.close()
 
 
 class Receiver(BaseHTTPRequestHandler):

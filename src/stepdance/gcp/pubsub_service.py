@@ -41,6 +41,10 @@ R = TypeVar("R")
 PULL_WAIT = 5.0  # seconds a Pull waits for a first message unless it may return at once
 STREAM_POLL = 1.0  # seconds a streaming pull waits for messages before looking at the stream again
 PAGE = 100
+# how long a Publish, Pull or Acknowledge trusts a topic or subscription it has looked up: each used to be a
+# database read (8% of the CPU of the choreographed saga over Pub/Sub); a change made through this process
+# is seen at once, one made by another process serving the same catalog within this time
+RECENT_SECONDS = 1.0
 
 
 class PubSubService:
@@ -49,9 +53,32 @@ class PubSubService:
         self.broker = broker
         self._expiring: asyncio.Task[None] | None = None
         self._pushers: dict[str, Pusher] = {}
+        self._recent: dict[tuple[str, str], tuple[float, Any]] = {}
 
     async def _db(self, fn: Callable[..., R], *args: Any) -> R:
         return await asyncio.to_thread(fn, *args)
+
+    async def _changed(self, fn: Callable[..., R], *args: Any) -> R:
+        """A write to the catalog: what the message paths remembered may no longer hold."""
+        self._recent.clear()
+        try:
+            return await self._db(fn, *args)
+        finally:
+            self._recent.clear()
+
+    async def _looked_up(
+        self, kind: str, name: str, load: Callable[[str], R | None], recent: bool
+    ) -> R | None:
+        now = time.monotonic()
+        if recent:
+            hit = self._recent.get((kind, name))
+            if hit is not None and now - hit[0] < RECENT_SECONDS:
+                found: R = hit[1]
+                return found
+        record = await self._db(load, name)
+        if record is not None:
+            self._recent[(kind, name)] = (now, record)
+        return record
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -98,7 +125,7 @@ class PubSubService:
     async def create_topic(self, request: types.Topic) -> types.Topic:
         name = parse_topic(request.name)
         labels = json.dumps(dict(request.labels), sort_keys=True)
-        if not await self._db(self.catalog.create_topic, TopicRecord(request.name, labels, time.time())):
+        if not await self._changed(self.catalog.create_topic, TopicRecord(request.name, labels, time.time())):
             raise already_exists(name)
         return types.Topic(name=request.name, labels=dict(request.labels))
 
@@ -114,7 +141,7 @@ class PubSubService:
 
     async def delete_topic(self, request: types.DeleteTopicRequest) -> None:
         name = parse_topic(request.topic)
-        if not await self._db(self.catalog.delete_topic, request.topic):
+        if not await self._changed(self.catalog.delete_topic, request.topic):
             raise not_found(name)
         for record in await self._db(self.catalog.topic_subscriptions, DELETED_TOPIC):
             await self.broker.detach(record.name)
@@ -127,7 +154,7 @@ class PubSubService:
         return types.ListTopicSubscriptionsResponse(subscriptions=names)
 
     async def publish(self, request: types.PublishRequest) -> types.PublishResponse:
-        await self._topic(request.topic)
+        await self._topic(request.topic, recent=True)
         model.check_publish(request.topic, list(request.messages))
         messages = [Published(bytes(m.data), dict(m.attributes), m.ordering_key) for m in request.messages]
         # the client's trace (its OpenTelemetry publisher sets googclient_traceparent) goes on through here
@@ -144,9 +171,9 @@ class PubSubService:
             ids = await self.broker.publish(request.topic, messages)
         return types.PublishResponse(message_ids=ids)
 
-    async def _topic(self, name: str) -> TopicRecord:
+    async def _topic(self, name: str, *, recent: bool = False) -> TopicRecord:
         parsed = parse_topic(name)
-        record = await self._db(self.catalog.get_topic, name)
+        record = await self._looked_up("topic", name, self.catalog.get_topic, recent)
         if record is None:
             raise not_found(parsed)
         return record
@@ -160,7 +187,7 @@ class PubSubService:
         if settings.dead_letter_policy is not None:
             await self._topic(settings.dead_letter_policy.dead_letter_topic)
         record = SubscriptionRecord(request.name, request.topic, _to_json(settings), time.time())
-        if not await self._db(self.catalog.create_subscription, record):
+        if not await self._changed(self.catalog.create_subscription, record):
             raise already_exists(name)
         await self.broker.attach(request.name, request.topic, policy_of(settings))
         await self._push(settings)
@@ -174,7 +201,7 @@ class PubSubService:
         updated = config.update(_config(record), request.subscription, list(request.update_mask.paths))
         if updated.dead_letter_policy is not None:
             await self._topic(updated.dead_letter_policy.dead_letter_topic)
-        await self._db(self.catalog.update_subscription, record.name, _to_json(updated))
+        await self._changed(self.catalog.update_subscription, record.name, _to_json(updated))
         self.broker.configure(record.name, policy_of(updated))
         await self._push(updated)
         return config.to_proto(updated)
@@ -198,11 +225,11 @@ class PubSubService:
         if pusher is not None:
             await pusher.stop()
         await self.broker.detach(request.subscription)
-        await self._db(self.catalog.delete_subscription, request.subscription)
+        await self._changed(self.catalog.delete_subscription, request.subscription)
 
-    async def _subscription(self, name: str) -> SubscriptionRecord:
+    async def _subscription(self, name: str, *, recent: bool = False) -> SubscriptionRecord:
         parsed = parse_subscription(name)
-        record = await self._db(self.catalog.get_subscription, name)
+        record = await self._looked_up("subscription", name, self.catalog.get_subscription, recent)
         if record is None:
             raise not_found(parsed)
         return record
@@ -210,7 +237,7 @@ class PubSubService:
     # ------------------------------------------------------------------ Subscriber: messages
 
     async def pull(self, request: types.PullRequest) -> types.PullResponse:
-        record = await self._subscription(request.subscription)
+        record = await self._subscription(request.subscription, recent=True)
         if request.max_messages <= 0:
             raise PubSubError("INVALID_ARGUMENT", "max_messages must be greater than 0")
         if record.topic == DELETED_TOPIC:
@@ -221,12 +248,12 @@ class PubSubService:
         return types.PullResponse(received_messages=[received(record.name, m) for m in got])
 
     async def acknowledge(self, request: types.AcknowledgeRequest) -> None:
-        await self._subscription(request.subscription)
+        await self._subscription(request.subscription, recent=True)
         model.check_ack_ids(request.ack_ids)
         await self.broker.acknowledge(request.subscription, _tokens(request.subscription, request.ack_ids))
 
     async def modify_ack_deadline(self, request: types.ModifyAckDeadlineRequest) -> None:
-        await self._subscription(request.subscription)
+        await self._subscription(request.subscription, recent=True)
         model.check_ack_ids(request.ack_ids)
         seconds = model.modify_ack_deadline(request.ack_deadline_seconds)
         tokens = _tokens(request.subscription, request.ack_ids)
