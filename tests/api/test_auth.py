@@ -114,3 +114,16 @@ def test_the_services_over_http_ask_for_the_access_key_too(guarded: Served) -> N
         assert web.post("/services/orders/complete", json=body).status_code == 401
         answered = web.post("/services/orders/complete", json=body, auth=(ACCESS_KEY, SECRET_KEY))
         assert answered.status_code == 404 and answered.json()["error"] == "UnknownOrder"
+
+
+def test_eventarcs_api_needs_the_access_key_too(guarded: Served) -> None:
+    path = "/v1/projects/p/locations/l/triggers"
+    trigger = {"eventFilters": [{"attribute": "type", "value": "T"}], "destination": "http://127.0.0.1:9/"}
+    with httpx.Client(base_url=guarded.url, timeout=10) as web:
+        assert web.get(path).status_code == 401
+        assert web.post(f"{path}?triggerId=sneaky", json=trigger).status_code == 401
+        assert web.get(path, auth=(ACCESS_KEY, "wrong")).status_code == 401
+        made = web.post(f"{path}?triggerId=allowed", json=trigger, auth=(ACCESS_KEY, SECRET_KEY))
+        assert made.status_code == 200 and made.json()["done"] is True
+        listed = web.get(path, auth=("AKIDSECOND", "second-secret")).json()["triggers"]
+        assert [t["name"] for t in listed] == ["projects/p/locations/l/triggers/allowed"]
