@@ -184,7 +184,6 @@ async def _through_bus(
                 "contentMode": mode,
             }
         )
-    await asyncio.sleep(0.2)  # the bus's next refresh starts the target's consumer
 
     async def publish(count: int) -> None:
         for first in range(0, count, 10):

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stepdance.bus.cloudevents import ATTRIBUTES, CloudEvent
+from stepdance.bus.cloudevents_paths import path_matches
 from stepdance.gcp.eventarc import (
     Filter,
     RetryPolicy,
@@ -17,7 +18,6 @@ from stepdance.gcp.eventarc import (
     TriggerError,
     matches,
     parse_trigger,
-    path_matches,
     trigger_json,
 )
 from tests.bus.test_cloudevents import events

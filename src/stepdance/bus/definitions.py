@@ -17,6 +17,7 @@ from stepdance.bus.cloudevents_target import CloudEventsDelivery
 from stepdance.bus.errors import EventsError
 from stepdance.bus.patterns import InvalidEventPattern, Pattern, compile_pattern
 from stepdance.bus.retry import RetryPolicy
+from stepdance.bus.targets import kind_of
 from stepdance.bus.transform import TargetInput
 from stepdance.settings import Settings
 
@@ -50,7 +51,9 @@ class Target:
     input: TargetInput
     retry: RetryPolicy
     shape: dict[str, Any] = field(compare=False)
-    cloudevents: CloudEventsDelivery | None = None  # None: the event as EventBridge sends it
+    cloudevents: CloudEventsDelivery | None = None
+    """How it receives CloudEvents: its own member, else STEPDANCE_CLOUDEVENTS for an HTTP target; None: the
+    event as EventBridge sends it."""
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -100,7 +103,7 @@ class Definitions:
         built_rules = {(r.bus, r.name): _rule(settings, r) for r in rules}
         built_targets = {}
         for t in targets:
-            target = _target(t)
+            target = _target(settings, t)
             if target is not None and (t.bus, t.rule) in built_rules:
                 built_targets[target.key] = target
         return cls(
@@ -126,17 +129,24 @@ def _rule(settings: Settings, record: RuleRecord) -> Rule:
     return Rule(record.bus, record.name, arn, _pattern(record.pattern), record.state.startswith(ENABLED))
 
 
-def _target(record: TargetRecord) -> Target | None:
+def _target(settings: Settings, record: TargetRecord) -> Target | None:
     try:
+        arn = record.shape["Arn"]
+        if CLOUDEVENTS in record.shape:
+            cloudevents: CloudEventsDelivery | None = CloudEventsDelivery.parse(record.shape[CLOUDEVENTS])
+        elif settings.cloudevents and kind_of(arn) == "http":
+            cloudevents = CloudEventsDelivery(mode=settings.cloudevents)
+        else:
+            cloudevents = None
         return Target(
             record.bus,
             record.rule,
             record.id,
-            record.shape["Arn"],
+            arn,
             TargetInput.parse(record.shape),
             RetryPolicy.parse(record.shape.get("RetryPolicy")),
             record.shape,
-            CloudEventsDelivery.parse(record.shape[CLOUDEVENTS]) if CLOUDEVENTS in record.shape else None,
+            cloudevents,
         )
     except (EventsError, KeyError) as error:
         log.warning("stored target %s of %s no longer parses: %s", record.id, record.rule, error)

@@ -173,7 +173,7 @@ class TargetConsumer(Consumer):
             return self._dead(delivery, target, text, None, TargetFailure("MalformedEvent", event))
         if not only and not self._wanted(rule, event, message.headers):
             return None
-        delivering = self.bus.cloudevents_of(target)
+        delivering = target.cloudevents
         cloud = None
         if delivering is not None and delivering.filters:
             try:
@@ -241,7 +241,7 @@ class TargetConsumer(Consumer):
         elif policy.exhausted(delivery.attempt):
             await self._dead(delivery, target, text, MAX_ATTEMPTS, failure)
         else:
-            cloud = self.bus.cloudevents_of(target)
+            cloud = target.cloudevents
             backoff = cloud.backoff if cloud is not None and cloud.backoff is not None else self.bus.backoff
             delay = backoff.delay(delivery.attempt)
             if now + delay - published > policy.maximum_event_age:

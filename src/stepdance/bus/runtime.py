@@ -33,7 +33,7 @@ from stepdance.bus import archiver, names, replay
 from stepdance.bus import headers as h
 from stepdance.bus.catalog import Catalog, DeadLetter
 from stepdance.bus.cloudevents import CloudEvent
-from stepdance.bus.cloudevents_target import CloudEventsDelivery, event_of
+from stepdance.bus.cloudevents_target import event_of
 from stepdance.bus.consumer import Consumer, ConsumerSettings
 from stepdance.bus.definitions import Definitions, Target
 from stepdance.bus.delivery import TargetConsumer
@@ -113,9 +113,6 @@ class Bus:
         self._loop_task: asyncio.Task[None] | None = None
         self._http: aiohttp.ClientSession | None = None
         self._purged = 0.0
-        self.default_cloudevents = (
-            CloudEventsDelivery(mode=self.settings.cloudevents) if self.settings.cloudevents else None
-        )
         # called after a dead letter is stored (e.g. to publish it to a Pub/Sub dead-letter topic); a hook's
         # failure is logged, the dead letter stays in the queue either way
         self.dead_letter_hooks: list[Callable[[DeadLetter, Target], Awaitable[None]]] = []
@@ -341,7 +338,7 @@ class Bus:
         if kind == "handler":
             await self.handlers.invoke(handler_name(target.arn) or "", input_text, context)
         elif kind == "http":
-            cloud = self.cloudevents_of(target)
+            cloud = target.cloudevents
             if cloud is None:
                 await post(self._http_client(), target.arn, input_text, context)
                 return
@@ -363,13 +360,6 @@ class Bus:
             await start_execution(self.engine_client, target.arn, input_text, context)
         else:
             raise TargetFailure("InvalidTarget", f"this bus cannot deliver to {target.arn}", retryable=False)
-
-    def cloudevents_of(self, target: Target) -> CloudEventsDelivery | None:
-        """How ``target`` receives CloudEvents: its own member, else the bus-wide setting for an HTTP
-        target; None: as EventBridge sends events."""
-        if target.cloudevents is not None:
-            return target.cloudevents
-        return self.default_cloudevents if kind_of(target.arn) == "http" else None
 
     def _http_client(self) -> aiohttp.ClientSession:
         if self._http is None:

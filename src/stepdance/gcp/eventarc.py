@@ -27,7 +27,8 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from stepdance.bus.cloudevents import CloudEvent
-from stepdance.bus.cloudevents_paths import path_matches, pattern_error
+from stepdance.bus.cloudevents_paths import pattern_error
+from stepdance.bus.cloudevents_target import AttributeFilter
 
 PATH_PATTERN = "match-path-pattern"
 OPERATORS = (PATH_PATTERN,)
@@ -338,17 +339,12 @@ def _kind(value: object) -> str:
 
 
 def matches(trigger: Trigger, event: CloudEvent) -> bool:
-    """Whether ``event`` goes to ``trigger``'s destination: every filter matches it."""
-    return all(_matches(each, event) for each in trigger.filters)
-
-
-def _matches(condition: Filter, event: CloudEvent) -> bool:
-    value = event.attribute(condition.attribute)
-    if value is None:
-        return False
-    if condition.operator == PATH_PATTERN:
-        return path_matches(condition.value, value)
-    return value == condition.value
+    """Whether ``event`` goes to ``trigger``'s destination: every filter matches it, as the bus's delivery
+    checks it."""
+    return all(
+        AttributeFilter(each.attribute, each.value, each.operator == PATH_PATTERN).matches(event)
+        for each in trigger.filters
+    )
 
 
 # --- back to JSON ---------------------------------------------------------------------------------------

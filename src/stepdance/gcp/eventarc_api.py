@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from stepdance.gcp.eventarc import Trigger, TriggerError, parse_trigger, trigger_json
+from stepdance.gcp.eventarc import Trigger, TriggerError, trigger_json
 from stepdance.gcp.eventarc_triggers import TriggerExists, TriggerNotFound, Triggers
 
 PARENT = "/v1/projects/{project}/locations/{location}"
@@ -119,8 +119,7 @@ class EventarcApi:
             raise _invalid("triggerId: required")
         document = {**await _body(request), "name": trigger_id}
         if _flag(request, "validateOnly"):
-            trigger = _parsed(document)
-            await self._checked(trigger)
+            trigger = await self._checked(document)
             return self._operation(project, location, "create", trigger, done_nothing=True)
         try:
             trigger = await self.triggers.create(document)
@@ -176,8 +175,7 @@ class EventarcApi:
                     document.pop(each, None)
         document["name"] = trigger_id
         if _flag(request, "validateOnly"):
-            trigger = _parsed(document)
-            await self._checked(trigger)
+            trigger = await self._checked(document)
             return self._operation(project, location, "update", trigger, done_nothing=True)
         try:
             trigger = await self.triggers.create(document, replace=True)
@@ -215,9 +213,9 @@ class EventarcApi:
             project, location = _where(request)
             raise _not_found(project, location, request.path_params["trigger"]) from None
 
-    async def _checked(self, trigger: Trigger) -> None:
+    async def _checked(self, document: dict[str, Any]) -> Trigger:
         try:
-            await self.triggers.check(trigger)
+            return await self.triggers.checked(document)
         except TriggerError as error:
             raise _invalid(str(error)) from None
 
@@ -292,10 +290,3 @@ async def _body(request: Request) -> dict[str, Any]:
         raise _invalid(f"the body is a Trigger (a JSON object), not {type(document).__name__}")
     document.pop("name", None)  # the name is the path's; Eventarc ignores one in the body
     return {_SNAKE.get(str(key), str(key)): value for key, value in document.items()}
-
-
-def _parsed(document: dict[str, Any]) -> Trigger:
-    try:
-        return parse_trigger(document)
-    except TriggerError as error:
-        raise _invalid(str(error)) from None

@@ -144,8 +144,15 @@ class Triggers:
     async def create(self, document: Any, *, replace: bool = False, where: str = "") -> Trigger:
         """The trigger ``document`` describes, now delivering. TriggerError (a JSON pointer) for a bad one,
         TriggerExists for a name in use unless ``replace``; nothing is changed on an error."""
+        return await self._put(await self.checked(document, where), replace=replace)
+
+    async def checked(self, document: Any, where: str = "") -> Trigger:
+        """The trigger ``document`` describes, checked as :meth:`create` checks it, without creating it."""
         trigger = parse_trigger(document, where)
         await self.check(trigger, where)
+        return trigger
+
+    async def _put(self, trigger: Trigger, *, replace: bool) -> Trigger:
         found = await self._find(trigger.id)
         if found is not None and not replace:
             raise TriggerExists(trigger.name)
@@ -174,7 +181,7 @@ class Triggers:
                 )
             seen[trigger.id] = at
             await self.check(trigger, at)
-        return [await self.create(document, replace=True) for document in documents]
+        return [await self._put(trigger, replace=True) for trigger in parsed]
 
     async def check(self, trigger: Trigger, where: str = "") -> None:
         """TriggerError unless ``trigger``'s event bus and dead-letter topic exist (``where``: its pointer)."""

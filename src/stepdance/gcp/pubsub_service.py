@@ -60,10 +60,9 @@ class PubSubService:
 
     async def _changed(self, fn: Callable[..., R], *args: Any) -> R:
         """A write to the catalog: what the message paths remembered may no longer hold."""
-        self._recent.clear()
         try:
             return await self._db(fn, *args)
-        finally:
+        finally:  # after the write: a lookup made while it ran may hold what it replaced
             self._recent.clear()
 
     async def _looked_up(
